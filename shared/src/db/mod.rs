@@ -1,0 +1,244 @@
+//! One storage code path for SQLite and PostgreSQL: a `MultiConnection` enum, a pool that picks
+//! the backend by URL scheme (so a PostgreSQL connection error is reported as it is), SQLite
+//! tuned for concurrent writers, migrations per backend, and transactions that take the SQLite
+//! write lock up front.
+
+pub mod types;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
+
+pub use types::{Dec, DbDecimal, DbUuid, Uid};
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// What went wrong in the store, without a word of SQL or HTTP.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+impl From<diesel::result::Error> for StoreError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as K, Error as E};
+        match e {
+            E::NotFound => StoreError::NotFound,
+            E::DatabaseError(K::UniqueViolation, info) => StoreError::Conflict(info.message().to_owned()),
+            E::DatabaseError(K::SerializationFailure, info) => StoreError::Conflict(info.message().to_owned()),
+            E::DatabaseError(K::ClosedConnection, info) => StoreError::Unavailable(info.message().to_owned()),
+            other => {
+                let text = other.to_string();
+                if text.contains("database is locked") {
+                    StoreError::Unavailable(text)
+                } else {
+                    StoreError::Other(text)
+                }
+            }
+        }
+    }
+}
+
+impl From<r2d2::PoolError> for StoreError {
+    fn from(e: r2d2::PoolError) -> Self {
+        StoreError::Unavailable(e.to_string())
+    }
+}
+
+/// Which backend a URL names: `postgres://` or `postgresql://` is PostgreSQL, anything else an
+/// SQLite file path (or `sqlite://path`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    pub fn of(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// Opens connections of the backend its URL names, with SQLite's concurrency settings.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    url: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConnectError(String);
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<DbConn, ConnectError> {
+        match Backend::of(&self.url) {
+            Backend::Postgres => PgConnection::establish(&self.url)
+                .map(DbConn::Pg)
+                .map_err(|e| ConnectError(e.to_string())),
+            Backend::Sqlite => {
+                let path = self.url.strip_prefix("sqlite://").unwrap_or(&self.url);
+                let mut conn = SqliteConnection::establish(path).map_err(|e| ConnectError(e.to_string()))?;
+                // Without these most concurrent writes fail with "database is locked".
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(|e| ConnectError(e.to_string()))?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), ConnectError> {
+        conn.batch_execute("SELECT 1").map_err(|e| ConnectError(e.to_string()))
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        // A connection left inside a transaction (a panic mid-use-case) is never reused.
+        <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+            .transaction_depth()
+            .map(|d| d.is_some())
+            .unwrap_or(true)
+    }
+}
+
+/// Migrations of one service, one set per backend, kept in lockstep.
+#[derive(Clone, Copy)]
+pub struct Migrations {
+    pub postgres: fn() -> EmbeddedMigrations,
+    pub sqlite: fn() -> EmbeddedMigrations,
+}
+
+/// The database of one service: a pool and its backend.
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<Manager>,
+    backend: Backend,
+}
+
+impl Db {
+    /// Connects, creating the SQLite file's folder when needed, and runs pending migrations.
+    pub fn open(url: &str, migrations: Migrations) -> Result<Db, StoreError> {
+        let backend = Backend::of(url);
+        if backend == Backend::Sqlite {
+            let path = std::path::Path::new(url.strip_prefix("sqlite://").unwrap_or(url));
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+            }
+        }
+        let size = match backend {
+            Backend::Postgres => 10,
+            Backend::Sqlite => 8,
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(5))
+            .build(Manager { url: url.to_owned() })
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let db = Db { pool, backend };
+        db.migrate(migrations)?;
+        Ok(db)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs every pending migration; returns how many ran.
+    pub fn migrate(&self, migrations: Migrations) -> Result<usize, StoreError> {
+        let mut conn = self.pool.get()?;
+        let set = match self.backend {
+            Backend::Postgres => (migrations.postgres)(),
+            Backend::Sqlite => (migrations.sqlite)(),
+        };
+        let ran = conn
+            .run_pending_migrations(set)
+            .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+        Ok(ran.len())
+    }
+
+    /// Runs blocking store work off the async executor.
+    pub async fn run<T, E>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(StoreError::from)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| E::from(StoreError::Other(format!("store task failed: {e}"))))?
+    }
+
+    /// Runs `f` in one write transaction (on SQLite, `BEGIN IMMEDIATE`, so a transaction that
+    /// reads then writes never fails on upgrading its lock).
+    pub async fn write<T, E>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.run(move |conn| transaction(conn, f)).await
+    }
+
+    /// True while the database answers.
+    pub async fn ping(&self) -> bool {
+        self.run(|conn| conn.batch_execute("SELECT 1").map_err(StoreError::from)).await.is_ok()
+    }
+}
+
+/// One write transaction on a connection already taken from the pool.
+pub fn transaction<T, E>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+where
+    E: From<StoreError>,
+{
+    let begun = match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c),
+    };
+    begun.map_err(StoreError::from)?;
+    match f(conn) {
+        Ok(value) => {
+            if let Err(e) = <DbConn as Connection>::TransactionManager::commit_transaction(conn) {
+                let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
+                return Err(StoreError::from(e).into());
+            }
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
+            Err(e)
+        }
+    }
+}
+
+/// Now, in UTC, as stored in timestamp columns.
+pub fn now() -> chrono::NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}

@@ -1,0 +1,118 @@
+//! Exact decimals on the wire: sent as strings with two decimals (`"4.50"`), accepted as a
+//! string or a JSON number (parsed exactly, never through f64). The scale and sign rules are
+//! checked by the domain, so that a breach is a 422 naming the field, not a parse failure.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A quantity, price, amount, percentage or number of hours, shown with two decimals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Dec2(pub Decimal);
+
+impl Dec2 {
+    pub const ZERO: Dec2 = Dec2(Decimal::ZERO);
+
+    pub fn value(self) -> Decimal {
+        self.0
+    }
+}
+
+impl From<Decimal> for Dec2 {
+    fn from(d: Decimal) -> Self {
+        Dec2(d)
+    }
+}
+
+impl std::fmt::Display for Dec2 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = round_half_up(self.0, 2);
+        d.rescale(2);
+        write!(f, "{d}")
+    }
+}
+
+impl Serialize for Dec2 {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Dec2 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <Decimal as Deserialize>::deserialize(d).map(Dec2)
+    }
+}
+
+impl utoipa::PartialSchema for Dec2 {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(r"^-?\d+(\.\d{1,2})?$"))
+            .description(Some(
+                "Exact decimal, sent as a string with two decimals; requests also accept a JSON number. \
+                 More than two decimals is rejected.",
+            ))
+            .examples([serde_json::json!("4.50")])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Dec2 {}
+
+/// Checks a decimal from a request: at most two decimals, and within `min..=max` when given.
+pub fn check_decimal(
+    checks: &mut crate::error::Checks,
+    field: &str,
+    d: Decimal,
+    positive: bool,
+    max: Option<Decimal>,
+) {
+    if !fits_scale(d, 2) {
+        checks.push(field, "must have at most 2 decimals");
+    } else if positive && d <= Decimal::ZERO {
+        checks.push(field, "must be greater than 0");
+    } else if !positive && d < Decimal::ZERO {
+        checks.push(field, "must not be negative");
+    } else if let Some(m) = max.filter(|m| d > *m) {
+        checks.push(field, format!("must be at most {m}"));
+    } else if d.abs() >= Decimal::from(1_000_000_000_000i64) {
+        checks.push(field, "is too large");
+    }
+}
+
+/// Rounds half away from zero (1.625 → 1.63, -1.625 → -1.63): the one rounding rule here.
+/// rust_decimal's `round_dp` rounds half to even, which is not it.
+pub fn round_half_up(d: Decimal, places: u32) -> Decimal {
+    d.round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero)
+}
+
+/// True when `d` needs no more than `places` decimals ("4.500" is fine, "1.234" is not).
+pub fn fits_scale(d: Decimal, places: u32) -> bool {
+    d.normalize().scale() <= places
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn rounds_half_up_not_to_even() {
+        assert_eq!(round_half_up(dec!(1.625), 2), dec!(1.63));
+        assert_eq!(round_half_up(dec!(-1.625), 2), dec!(-1.63));
+        assert_eq!(round_half_up(dec!(4.5) / dec!(8), 2), dec!(0.56));
+        assert_eq!(round_half_up(dec!(13) / dec!(8), 2), dec!(1.63));
+    }
+
+    #[test]
+    fn wire_form_has_two_decimals_and_reads_numbers_exactly() -> Result<(), serde_json::Error> {
+        assert_eq!(serde_json::to_string(&Dec2(dec!(4.5)))?, "\"4.50\"");
+        let n: Dec2 = serde_json::from_str("12345678901234567.89")?;
+        assert_eq!(n.0, dec!(12345678901234567.89));
+        let s: Dec2 = serde_json::from_str("\"1.234\"")?;
+        assert!(!fits_scale(s.0, 2));
+        assert!(fits_scale(dec!(4.500), 2));
+        Ok(())
+    }
+}

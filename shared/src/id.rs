@@ -1,0 +1,69 @@
+//! Typed ids: one UUID v7 newtype per kind of record, so an order id cannot be passed where a
+//! task id is expected. A malformed id in a path is rejected before the handler runs.
+
+/// Declares a typed id wrapping a UUID.
+#[macro_export]
+macro_rules! typed_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub ::uuid::Uuid);
+
+        impl $name {
+            /// A new, time-ordered id.
+            pub fn new() -> Self {
+                Self(::uuid::Uuid::now_v7())
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = ::uuid::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                ::uuid::Uuid::parse_str(s).map(Self)
+            }
+        }
+
+        impl From<$crate::db::Uid> for $name {
+            fn from(u: $crate::db::Uid) -> Self {
+                Self(u.0)
+            }
+        }
+
+        impl From<$name> for $crate::db::Uid {
+            fn from(id: $name) -> Self {
+                $crate::db::Uid(id.0)
+            }
+        }
+
+        impl ::utoipa::PartialSchema for $name {
+            fn schema() -> ::utoipa::openapi::RefOr<::utoipa::openapi::schema::Schema> {
+                $crate::id::uuid_schema()
+            }
+        }
+
+        impl ::utoipa::ToSchema for $name {}
+    };
+}
+
+/// The schema every typed id shares.
+pub fn uuid_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+        .examples([serde_json::json!("01937f2a-5c4e-7b1d-9a3f-2e8c4d6b1a07")])
+        .into()
+}

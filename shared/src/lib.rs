@@ -1,0 +1,24 @@
+//! What every service shares and nothing domain-specific: configuration, storage, errors as
+//! problem+json, decimals and ids, lists, the outbox, idempotency, peer calls and telemetry.
+
+pub mod config;
+pub mod contracts;
+pub mod db;
+pub mod decimal;
+pub mod error;
+pub mod ids;
+pub mod extract;
+pub mod id;
+pub mod idempotency;
+pub mod outbox;
+pub mod page;
+pub mod peer;
+pub mod problem;
+pub mod schema;
+pub mod server;
+pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use decimal::Dec2;
+pub use problem::{ApiError, FieldError};

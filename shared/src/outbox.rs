@@ -1,0 +1,311 @@
+//! The transactional outbox: a message to another service is a row written in the same
+//! transaction as the change it announces, and a dispatcher delivers it afterwards, retrying
+//! with capped exponential backoff and jitter until the receiver accepts it. Rows survive
+//! restarts; claims are leases, so several copies of a service can dispatch from one database
+//! (on PostgreSQL with `FOR UPDATE SKIP LOCKED`) and a dispatcher that dies mid-send only
+//! delays the message. Receivers are idempotent, so a resend is harmless.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::Timestamp;
+use rand::Rng;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Service;
+use crate::db::{Db, DbConn, StoreError, Uid, now};
+use crate::peer::PeerClient;
+use crate::schema::outbox;
+
+/// A message to enqueue.
+#[derive(Debug, Clone)]
+pub struct Message {
+    /// Messages of one aggregate are delivered in order, e.g. `sale_line:<id>`.
+    pub aggregate: String,
+    pub target: Service,
+    pub method: &'static str,
+    pub path: String,
+    pub body: serde_json::Value,
+    /// The message states an absolute value: a newer one of the same aggregate makes older
+    /// undelivered ones pointless, and they are skipped.
+    pub absolute: bool,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxRow {
+    pub id: Uid,
+    pub aggregate: String,
+    pub target: String,
+    pub method: String,
+    pub path: String,
+    pub body: String,
+    pub absolute: bool,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub locked_until: Option<NaiveDateTime>,
+    pub delivered_at: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub request_id: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// Writes `msg` in the caller's transaction; returns its id.
+pub fn enqueue(conn: &mut DbConn, msg: Message) -> Result<Uid, StoreError> {
+    let at = now();
+    let row = OutboxRow {
+        id: Uid(uuid::Uuid::now_v7()),
+        aggregate: msg.aggregate,
+        target: msg.target.name().to_owned(),
+        method: msg.method.to_owned(),
+        path: msg.path,
+        body: msg.body.to_string(),
+        absolute: msg.absolute,
+        attempts: 0,
+        next_attempt_at: at,
+        locked_until: None,
+        delivered_at: None,
+        last_error: None,
+        request_id: crate::telemetry::current_request_id(),
+        created_at: at,
+    };
+    let id = row.id;
+    diesel::insert_into(outbox::table).values(&row).execute(conn)?;
+    Ok(id)
+}
+
+/// What the service does with a delivered message's answer, in the transaction that marks it
+/// delivered (e.g. store the id of the task that was created).
+pub type OnDelivered = Arc<dyn Fn(&mut DbConn, &OutboxRow, &serde_json::Value) -> Result<(), StoreError> + Send + Sync>;
+
+/// Backlog figures for `/ready` and metrics.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Backlog {
+    pub pending: i64,
+    pub oldest_pending_seconds: f64,
+    pub failing: i64,
+}
+
+const LEASE: Duration = Duration::from_secs(30);
+const BATCH: i64 = 200;
+const IDLE_POLL: Duration = Duration::from_millis(500);
+
+/// The outbox of one service.
+#[derive(Clone)]
+pub struct Outbox {
+    db: Db,
+    peers: PeerClient,
+    wake: Arc<Notify>,
+    on_delivered: OnDelivered,
+}
+
+#[derive(diesel::QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = crate::db::DbUuid)]
+    id: Uid,
+}
+
+impl Outbox {
+    pub fn new(db: Db, peers: PeerClient, on_delivered: OnDelivered) -> Outbox {
+        Outbox { db, peers, wake: Arc::new(Notify::new()), on_delivered }
+    }
+
+    /// Tells the dispatcher that new messages are waiting.
+    pub fn kick(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Delivers what is due right now, once; waits at most `timeout`. Used where a request
+    /// wants its messages delivered before it answers (the dispatcher would get there anyway).
+    pub async fn flush(&self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, self.pass()).await;
+    }
+
+    /// The dispatcher loop, until `stop` is cancelled.
+    pub async fn run(self, stop: CancellationToken) {
+        loop {
+            let busy = match self.pass().await {
+                Ok(n) => n > 0,
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox pass failed");
+                    false
+                }
+            };
+            if busy {
+                continue;
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(IDLE_POLL) => {}
+            }
+        }
+    }
+
+    /// Claims due messages, sends them, records the outcome; returns how many it sent.
+    pub async fn pass(&self) -> Result<usize, StoreError> {
+        let claimed = self.db.write(claim).await?;
+        if claimed.is_empty() {
+            return Ok(0);
+        }
+        let mut by_aggregate: HashMap<String, Vec<OutboxRow>> = HashMap::new();
+        for row in claimed {
+            by_aggregate.entry(row.aggregate.clone()).or_default().push(row);
+        }
+        let sends = by_aggregate.into_values().map(|rows| self.deliver_aggregate(rows));
+        let sent = futures_util::future::join_all(sends).await;
+        Ok(sent.into_iter().sum())
+    }
+
+    /// Sends one aggregate's messages in order; an absolute message stands for the older ones.
+    async fn deliver_aggregate(&self, mut rows: Vec<OutboxRow>) -> usize {
+        rows.sort_by_key(|r| r.id);
+        if rows.iter().all(|r| r.absolute) {
+            rows.drain(..rows.len() - 1);
+        }
+        let mut sent = 0;
+        let mut rest = rows.into_iter();
+        for row in rest.by_ref() {
+            match self.send(&row).await {
+                Ok(answer) => {
+                    sent += 1;
+                    let hook = self.on_delivered.clone();
+                    let done = self.db.write(move |conn| mark_delivered(conn, &row, &answer, &hook)).await;
+                    if let Err(e) = done {
+                        tracing::warn!(error = %e, "could not record a delivered message; it will be sent again");
+                    }
+                }
+                Err(error) => {
+                    let id = row.id;
+                    let attempts = row.attempts + 1;
+                    tracing::warn!(message = %id.0, target = %row.target, attempts, error = %error, "outbox delivery failed");
+                    let _ = self.db.write(move |conn| mark_failed(conn, id, attempts, &error)).await;
+                    break;
+                }
+            }
+        }
+        // Messages after a failure wait for it, so the aggregate's order holds.
+        let later: Vec<Uid> = rest.map(|r| r.id).collect();
+        if !later.is_empty() {
+            let _ = self.db.write(move |conn| release(conn, &later)).await;
+        }
+        sent
+    }
+
+    async fn send(&self, row: &OutboxRow) -> Result<serde_json::Value, String> {
+        let target = Service::ALL.into_iter().find(|s| s.name() == row.target).ok_or("unknown target")?;
+        let method = reqwest::Method::from_bytes(row.method.as_bytes()).map_err(|e| e.to_string())?;
+        let body: serde_json::Value = serde_json::from_str(&row.body).map_err(|e| e.to_string())?;
+        let key = row.id.0.to_string();
+        self.peers
+            .call_raw(target, method, &row.path, Some(body), Some(&key), row.request_id.clone())
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Pending and failing messages, for `/ready` and metrics.
+    pub async fn backlog(&self) -> Result<Backlog, StoreError> {
+        self.db
+            .run(|conn| {
+                let pending: Vec<(NaiveDateTime, i32)> = outbox::table
+                    .filter(outbox::delivered_at.is_null())
+                    .select((outbox::created_at, outbox::attempts))
+                    .order(outbox::id.asc())
+                    .load(conn)?;
+                let oldest = pending.first().map(|(at, _)| (now() - *at).num_milliseconds() as f64 / 1000.0);
+                Ok(Backlog {
+                    pending: pending.len() as i64,
+                    oldest_pending_seconds: oldest.unwrap_or(0.0).max(0.0),
+                    failing: pending.iter().filter(|(_, a)| *a > 0).count() as i64,
+                })
+            })
+            .await
+    }
+}
+
+fn claim(conn: &mut DbConn) -> Result<Vec<OutboxRow>, StoreError> {
+    let at = now();
+    let due = "SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= $1 \
+               AND (locked_until IS NULL OR locked_until < $1) ORDER BY id LIMIT $2";
+    let sql = match conn {
+        DbConn::Pg(_) => format!("{due} FOR UPDATE SKIP LOCKED"),
+        DbConn::Sqlite(_) => due.replace("$1", "?1").replace("$2", "?2"),
+    };
+    let ids: Vec<Uid> = diesel::sql_query(sql)
+        .bind::<Timestamp, _>(at)
+        .bind::<diesel::sql_types::BigInt, _>(BATCH)
+        .load::<IdRow>(conn)?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let lease = at + chrono::Duration::from_std(LEASE).unwrap_or_default();
+    diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+        .set(outbox::locked_until.eq(Some(lease)))
+        .execute(conn)?;
+    Ok(outbox::table.filter(outbox::id.eq_any(&ids)).select(OutboxRow::as_select()).load(conn)?)
+}
+
+fn mark_delivered(conn: &mut DbConn, row: &OutboxRow, answer: &serde_json::Value, hook: &OnDelivered) -> Result<(), StoreError> {
+    let at = Some(now());
+        let superseded = outbox::table
+            .filter(outbox::aggregate.eq(&row.aggregate))
+            .filter(outbox::delivered_at.is_null())
+            .filter(outbox::absolute.eq(true));
+        if row.absolute {
+            diesel::update(superseded.filter(outbox::id.le(row.id)))
+                .set((outbox::delivered_at.eq(at), outbox::locked_until.eq(None::<NaiveDateTime>)))
+                .execute(conn)?;
+        }
+        diesel::update(outbox::table.find(row.id))
+            .set((outbox::delivered_at.eq(at), outbox::locked_until.eq(None::<NaiveDateTime>), outbox::last_error.eq(None::<String>)))
+            .execute(conn)?;
+    hook(conn, row, answer)
+}
+
+/// Capped exponential backoff with full jitter: 0.2 s, 0.4 s, ... up to 60 s.
+pub fn backoff(attempts: i32) -> Duration {
+    let base_ms = 200u64.saturating_mul(1u64 << attempts.clamp(0, 16) as u64).min(60_000);
+    let jitter = rand::rng().random_range(base_ms / 2..=base_ms);
+    Duration::from_millis(jitter)
+}
+
+fn mark_failed(conn: &mut DbConn, id: Uid, attempts: i32, error: &str) -> Result<(), StoreError> {
+    let next = now() + chrono::Duration::from_std(backoff(attempts)).unwrap_or_default();
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::attempts.eq(attempts),
+            outbox::next_attempt_at.eq(next),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(Some(error.chars().take(500).collect::<String>())),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn release(conn: &mut DbConn, ids: &[Uid]) -> Result<(), StoreError> {
+    diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
+        .set(outbox::locked_until.eq(None::<NaiveDateTime>))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(0) <= Duration::from_millis(200));
+        assert!(backoff(3) >= Duration::from_millis(800));
+        assert!(backoff(30) <= Duration::from_secs(60));
+        assert!(backoff(30) >= Duration::from_secs(30));
+    }
+}

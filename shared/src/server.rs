@@ -1,0 +1,289 @@
+//! Builds and runs one service: its database, outbox dispatcher, middleware, `/health`,
+//! `/ready`, and its routes under `/api/v1`, on a given listener (port 0 in tests).
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use utoipa_actix_web::AppExt;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::{Config, Service};
+use crate::db::{Db, Migrations, StoreError};
+use crate::outbox::{OnDelivered, Outbox};
+use crate::peer::PeerClient;
+use crate::problem::ApiError;
+
+/// What a service crate hands over to be run.
+#[derive(Clone)]
+pub struct ServiceApp {
+    pub service: Service,
+    pub migrations: Migrations,
+    /// Registers the routes under `/api/v1`, collecting their OpenAPI description.
+    pub routes: for<'a> fn(&mut utoipa_actix_web::service_config::ServiceConfig<'a>),
+    /// What to do with the answer to a delivered outbox message.
+    pub on_delivered: OnDelivered,
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct Ctx {
+    pub service: Service,
+    pub db: Db,
+    pub peers: PeerClient,
+    pub outbox: Outbox,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {bind}: {source}")]
+    Bind { bind: String, source: std::io::Error },
+    #[error("database {url}: {source}")]
+    Database { url: String, source: StoreError },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A running service.
+pub struct Running {
+    pub service: Service,
+    pub port: u16,
+    pub ctx: Ctx,
+    handle: ServerHandle,
+    stop: CancellationToken,
+    tasks: TaskTracker,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops accepting, drains requests, then stops the dispatcher.
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+        let _ = self.server.await;
+        self.stop.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+
+    /// Ends without draining, as a crash would (the dispatcher stops mid-pass).
+    pub async fn kill(self) {
+        self.stop.cancel();
+        self.handle.stop(false).await;
+        self.server.abort();
+    }
+}
+
+/// Opens the database (running migrations) and returns it.
+pub async fn open_db(url: &str, migrations: Migrations) -> Result<Db, StartError> {
+    let owned = url.to_owned();
+    tokio::task::spawn_blocking(move || Db::open(&owned, migrations))
+        .await
+        .map_err(|e| StartError::Other(e.to_string()))?
+        .map_err(|source| StartError::Database { url: redact(url), source })
+}
+
+/// A database URL without its password, fit for a log line.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Starts `app` as `config` says; `listener` overrides `config.bind` (tests pass port 0).
+pub async fn start(app: ServiceApp, config: Config, listener: Option<TcpListener>) -> Result<Running, StartError> {
+    let db = open_db(&config.database_url, app.migrations).await?;
+    let listener = match listener {
+        Some(l) => l,
+        None => TcpListener::bind(&config.bind).map_err(|source| StartError::Bind { bind: config.bind.clone(), source })?,
+    };
+    let port = listener.local_addr().map_err(|e| StartError::Other(e.to_string()))?.port();
+    let peers = PeerClient::new(config.peers.clone());
+    let outbox = Outbox::new(db.clone(), peers.clone(), app.on_delivered.clone());
+    let ctx = Ctx { service: app.service, db: db.clone(), peers, outbox: outbox.clone() };
+
+    let stop = CancellationToken::new();
+    let tasks = TaskTracker::new();
+    tasks.spawn(outbox.clone().run(stop.child_token()));
+    tasks.spawn(housekeeping(db.clone(), stop.child_token()));
+
+    let data = ctx.clone();
+    let routes = app.routes;
+    let document = web::Data::new(ApiDocument(openapi(&app)));
+    let server = HttpServer::new(move || {
+        let (app, _) = App::new()
+            .into_utoipa_app()
+            .service(
+                utoipa_actix_web::scope("/api/v1")
+                    .configure(routes)
+                    .route("/openapi.json", web::get().to(openapi_json)),
+            )
+            .split_for_parts();
+        app.app_data(web::Data::new(data.clone()))
+            .app_data(web::Data::new(data.db.clone()))
+            .app_data(document.clone())
+            .configure(crate::extract::configure)
+            .route("/health", web::get().to(health))
+            .route("/ready", web::get().to(ready))
+            .default_service(web::to(not_found))
+            .wrap(from_fn(crate::idempotency::idempotency))
+            .wrap(from_fn(problems))
+            .wrap(from_fn(crate::telemetry::request_span))
+    })
+    .workers(2)
+    .disable_signals()
+    .shutdown_timeout(10)
+    .listen(listener)
+    .map_err(|e| StartError::Other(e.to_string()))?
+    .run();
+    let handle = server.handle();
+    let server = tokio::spawn(server);
+    tracing::info!(service = %app.service, port, backend = ?db.backend(), "listening");
+    Ok(Running { service: app.service, port, ctx, handle, stop, tasks, server })
+}
+
+/// The OpenAPI document of a service, as collected from its registered handlers.
+pub fn openapi(app: &ServiceApp) -> utoipa::openapi::OpenApi {
+    let (_, mut api) = App::new()
+        .into_utoipa_app()
+        .service(utoipa_actix_web::scope("/api/v1").configure(app.routes))
+        .split_for_parts();
+    api.info.title = format!("Prepaid Support: {} service", app.service.name());
+    api.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    api.info.description = Some(format!(
+        "The {} service of Prepaid Support. Errors are RFC 9457 problem+json; decimals are strings \
+         with two decimals; lists are newest first with `limit` and `cursor`; every POST accepts an \
+         `Idempotency-Key`.",
+        app.service.name()
+    ));
+    api.servers = Some(vec![utoipa::openapi::server::Server::new(format!("http://127.0.0.1:{}", app.service.default_port()))]);
+    api
+}
+
+struct ApiDocument(utoipa::openapi::OpenApi);
+
+async fn openapi_json(doc: web::Data<ApiDocument>) -> HttpResponse {
+    HttpResponse::Ok().json(&doc.0)
+}
+
+async fn problems<B: actix_web::body::MessageBody + 'static>(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<B>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::EitherBody<B>>, actix_web::Error> {
+    let res = next.call(req).await?;
+    Ok(crate::problem::problem_for_framework_errors(res).await)
+}
+
+async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(format!("no resource at {}", req.path())))
+}
+
+async fn health(ctx: web::Data<Ctx>) -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok", "service": ctx.service.name()}))
+}
+
+async fn ready(ctx: web::Data<Ctx>) -> HttpResponse {
+    if !ctx.db.ping().await {
+        return crate::problem::problem_response(&ApiError::Unavailable("database unreachable".into()).to_problem());
+    }
+    let backlog = ctx.outbox.backlog().await.ok();
+    HttpResponse::Ok().json(json!({
+        "status": "ready",
+        "service": ctx.service.name(),
+        "database": "ok",
+        "outbox": backlog,
+    }))
+}
+
+async fn housekeeping(db: Db, stop: CancellationToken) {
+    loop {
+        let purged = db.write(|conn| crate::idempotency::purge(conn, 24)).await;
+        if let Err(e) = purged {
+            tracing::warn!(error = %e, "could not purge old idempotency keys");
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+        }
+    }
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(t) => t,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The whole `main` of a service binary: `<name>` serves, `<name> migrate` only migrates.
+pub async fn main(app: ServiceApp) -> std::process::ExitCode {
+    crate::telemetry::init();
+    let config = match Config::from_env(app.service) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{}: {e}", app.service);
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        None => {}
+        Some("migrate") => {
+            return match open_db(&config.database_url, app.migrations).await {
+                Ok(_) => {
+                    eprintln!("{}: migrations applied to {}", app.service, redact(&config.database_url));
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{}: {e}", app.service);
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
+        Some(other) => {
+            eprintln!("usage: {} [migrate]\nunknown argument {other:?}", app.service);
+            return std::process::ExitCode::from(2);
+        }
+    }
+    match start(app.clone(), config, None).await {
+        Ok(running) => {
+            shutdown_signal().await;
+            running.stop().await;
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not start");
+            eprintln!("{}: {e}", app.service);
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! Test support: a fresh database per test, on SQLite (a file in a temporary folder) or on
+//! PostgreSQL (a new database on the server `TEST_DATABASE_URL` names, default
+//! `postgres://postgres@127.0.0.1:5432/postgres`). When no PostgreSQL answers, the PostgreSQL
+//! half of a test says loudly that it is skipped; `REQUIRE_POSTGRES=1` makes that a failure.
+
+use diesel::Connection;
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+
+use crate::db::Backend;
+
+/// A database that exists for one test.
+pub struct TestDb {
+    pub url: String,
+    pub backend: Backend,
+    admin_url: Option<String>,
+    name: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub fn sqlite(name: &str) -> std::io::Result<TestDb> {
+        let dir = tempfile::tempdir()?;
+        let url = dir.path().join(format!("{name}.db")).to_string_lossy().into_owned();
+        Ok(TestDb { url, backend: Backend::Sqlite, admin_url: None, name: name.to_owned(), _dir: Some(dir) })
+    }
+
+    /// A fresh PostgreSQL database, or `None` (with a loud message) when no server answers.
+    pub fn postgres(name: &str) -> Option<TestDb> {
+        let admin = std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let mut conn = match PgConnection::establish(&admin) {
+            Ok(c) => c,
+            Err(e) => {
+                if std::env::var("REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+                    panic!("REQUIRE_POSTGRES=1 but PostgreSQL at {admin} is unreachable: {e}");
+                }
+                eprintln!("\n*** SKIPPED: the PostgreSQL half of this test: no server at {admin} ({e}) ***\n");
+                return None;
+            }
+        };
+        let db = format!("t_{}_{}", name, uuid::Uuid::now_v7().simple());
+        if let Err(e) = conn.batch_execute(&format!("CREATE DATABASE \"{db}\"")) {
+            panic!("cannot create test database {db}: {e}");
+        }
+        let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin.clone());
+        Some(TestDb { url: format!("{base}/{db}"), backend: Backend::Postgres, admin_url: Some(admin), name: db, _dir: None })
+    }
+
+    /// Both backends, the PostgreSQL one only when a server answers.
+    pub fn both(name: &str) -> Vec<TestDb> {
+        let mut v = vec![TestDb::sqlite(name).expect("temporary folder")];
+        v.extend(TestDb::postgres(name));
+        v
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(admin) = &self.admin_url {
+            if let Ok(mut conn) = PgConnection::establish(admin) {
+                let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name));
+            }
+        }
+    }
+}
