@@ -14,6 +14,7 @@ pub mod outbox;
 pub mod page;
 pub mod peer;
 pub mod problem;
+pub mod respond;
 pub mod schema;
 pub mod server;
 pub mod telemetry;

@@ -14,7 +14,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 
-pub use types::{Dec, DbDecimal, DbUuid, Uid};
+pub use types::{Dec, DbDecimal, DbUuid, Uid, plus};
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConn {
@@ -241,4 +241,20 @@ where
 /// Now, in UTC, as stored in timestamp columns.
 pub fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()
+}
+
+/// Makes sure a counter row keyed by `key` exists in `table` (columns `key_column`, plus the
+/// given zero-valued columns), without failing when a concurrent transaction creates it first.
+/// The one place where the two dialects differ in spelling.
+pub fn insert_if_missing(conn: &mut DbConn, table: &str, key_column: &str, zeros: &str, key: Uid) -> Result<(), StoreError> {
+    use diesel::RunQueryDsl;
+    let columns: Vec<&str> = zeros.split(',').map(str::trim).filter(|c| !c.is_empty()).collect();
+    let values = vec!["0"; columns.len()].join(", ");
+    let cols = columns.join(", ");
+    let sql = match conn {
+        DbConn::Pg(_) => format!("INSERT INTO {table} ({key_column}, {cols}) VALUES ($1, {values}) ON CONFLICT DO NOTHING"),
+        DbConn::Sqlite(_) => format!("INSERT OR IGNORE INTO {table} ({key_column}, {cols}) VALUES (?1, {values})"),
+    };
+    diesel::sql_query(sql).bind::<DbUuid, _>(key).execute(conn)?;
+    Ok(())
 }

@@ -140,3 +140,15 @@ impl FromSql<DbDecimal, MultiBackend> for Dec {
         bytes.from_sql::<Self, DbDecimal>()
     }
 }
+
+diesel::infix_operator!(PlusDecimal, " + ", DbDecimal);
+
+/// `column + delta` for a decimal column: the table macro only makes `+` for the SQL types it
+/// knows, and a decimal here is our own type.
+pub fn plus<L>(column: L, delta: Decimal) -> PlusDecimal<L, diesel::dsl::AsExprOf<Dec, DbDecimal>>
+where
+    L: diesel::Expression<SqlType = DbDecimal>,
+{
+    use diesel::IntoSql;
+    PlusDecimal::new(column, Dec(delta).into_sql::<DbDecimal>())
+}

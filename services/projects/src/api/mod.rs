@@ -1,0 +1,24 @@
+//! Projects' HTTP surface: thin handlers that parse, call one use case and map the answer.
+
+pub mod projects;
+pub mod tasks;
+pub mod timesheets;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Registers every route under `/api/v1`.
+pub fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(projects::create_project)
+        .service(projects::list_projects)
+        .service(projects::get_project)
+        .service(projects::update_project)
+        .service(tasks::create_task)
+        .service(tasks::list_tasks)
+        .service(tasks::get_task)
+        .service(tasks::update_task)
+        .service(timesheets::create_timesheet)
+        .service(timesheets::list_timesheets)
+        .service(timesheets::get_timesheet)
+        .service(timesheets::update_timesheet)
+        .service(timesheets::delete_timesheet);
+}

@@ -1,0 +1,132 @@
+use actix_web::{HttpResponse, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shared::extract::Body;
+use shared::ids::{CustomerId, ProjectId, SaleLineId};
+use shared::page::{Page, PageRequest};
+use shared::problem::{ApiError, Problem};
+use shared::respond::{created, ok};
+use shared::server::Ctx;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::domain::projects::{self, NewProject, Project, ProjectChanges, ProjectFilter};
+
+/// A project: where tasks and timesheets live.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectDto {
+    pub id: ProjectId,
+    /// Display name.
+    #[schema(example = "Helpdesk Services")]
+    pub name: String,
+    /// The customer the project serves, if any.
+    pub customer_id: Option<CustomerId>,
+    /// The sale line that time logged on the project counts on by default.
+    pub sale_line_id: Option<SaleLineId>,
+    /// Whether timesheets may be logged on the project.
+    pub allow_timesheets: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Project> for ProjectDto {
+    fn from(p: Project) -> Self {
+        ProjectDto {
+            id: p.id,
+            name: p.name,
+            customer_id: p.customer_id,
+            sale_line_id: p.sale_line_id,
+            allow_timesheets: p.allow_timesheets,
+            created_at: p.created_at,
+        }
+    }
+}
+
+/// A new project.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProject {
+    /// Optional id chosen by the caller; a repeat with the same id returns the same project.
+    pub id: Option<ProjectId>,
+    #[schema(example = "Helpdesk Services")]
+    pub name: String,
+    pub customer_id: Option<CustomerId>,
+    pub sale_line_id: Option<SaleLineId>,
+    /// Default true.
+    pub allow_timesheets: Option<bool>,
+}
+
+/// Changes to a project; absent fields stay, `null` clears.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProject {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "shared::error::patch")]
+    #[schema(value_type = Option<CustomerId>)]
+    pub customer_id: Option<Option<CustomerId>>,
+    #[serde(default, deserialize_with = "shared::error::patch")]
+    #[schema(value_type = Option<SaleLineId>)]
+    pub sale_line_id: Option<Option<SaleLineId>>,
+    pub allow_timesheets: Option<bool>,
+}
+
+/// Filters and paging for the project list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ProjectQuery {
+    pub customer_id: Option<CustomerId>,
+    pub sale_line_id: Option<SaleLineId>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Create a project.
+#[utoipa::path(tag = "projects", operation_id = "create_project", request_body = CreateProject,
+    responses((status = 201, body = ProjectDto), (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/projects")]
+pub async fn create_project(ctx: web::Data<Ctx>, body: Body<CreateProject>) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let new = NewProject {
+        id: b.id,
+        name: b.name,
+        customer_id: b.customer_id,
+        sale_line_id: b.sale_line_id,
+        allow_timesheets: b.allow_timesheets.unwrap_or(true),
+    };
+    let p = ctx.db.write(move |c| projects::create(c, new)).await?;
+    Ok(created(format!("/api/v1/projects/{}", p.id), ProjectDto::from(p)))
+}
+
+/// List projects, newest first.
+#[utoipa::path(tag = "projects", operation_id = "list_projects", params(ProjectQuery),
+    responses((status = 200, body = Page<ProjectDto>)))]
+#[get("/projects")]
+pub async fn list_projects(ctx: web::Data<Ctx>, q: web::Query<ProjectQuery>) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let filter = ProjectFilter { customer_id: q.customer_id, sale_line_id: q.sale_line_id };
+    let list = ctx.db.run(move |c| projects::list(c, &filter, page)).await?;
+    Ok(ok(Page { items: list.items.into_iter().map(ProjectDto::from).collect(), next_cursor: list.next_cursor }))
+}
+
+/// Get a project.
+#[utoipa::path(tag = "projects", operation_id = "get_project", params(("id" = ProjectId, Path)),
+    responses((status = 200, body = ProjectDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[get("/projects/{id}")]
+pub async fn get_project(ctx: web::Data<Ctx>, id: web::Path<ProjectId>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let p = ctx.db.run(move |c| projects::get(c, id)).await?;
+    Ok(ok(ProjectDto::from(p)))
+}
+
+/// Change a project.
+#[utoipa::path(tag = "projects", operation_id = "update_project", params(("id" = ProjectId, Path)), request_body = UpdateProject,
+    responses((status = 200, body = ProjectDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[patch("/projects/{id}")]
+pub async fn update_project(ctx: web::Data<Ctx>, id: web::Path<ProjectId>, body: Body<UpdateProject>) -> Result<HttpResponse, ApiError> {
+    let (id, b) = (id.into_inner(), body.0);
+    let changes = ProjectChanges { name: b.name, customer_id: b.customer_id, sale_line_id: b.sale_line_id, allow_timesheets: b.allow_timesheets };
+    let p = ctx.db.write(move |c| projects::update(c, id, changes)).await?;
+    Ok(ok(ProjectDto::from(p)))
+}

@@ -1,0 +1,153 @@
+use actix_web::{HttpResponse, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shared::Dec2;
+use shared::extract::Body;
+use shared::ids::{CustomerId, OrderId, ProjectId, SaleLineId, TaskId};
+use shared::page::{Page, PageRequest};
+use shared::problem::{ApiError, Problem};
+use shared::respond::{created, ok};
+use shared::server::Ctx;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::domain::tasks::{self, NewTask, Task, TaskChanges, TaskFilter};
+
+/// A task: a piece of work in a project, often the one a sale line created.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskDto {
+    pub id: TaskId,
+    pub project_id: ProjectId,
+    #[schema(example = "S00001 - Support hours")]
+    pub name: String,
+    pub customer_id: Option<CustomerId>,
+    pub sale_order_id: Option<OrderId>,
+    /// The sale line the task's time counts on.
+    pub sale_line_id: Option<SaleLineId>,
+    /// Hours planned (for a sale line: its quantity in hours; a day is 8 hours).
+    pub allocated_hours: Dec2,
+    /// Hours logged in the task's timesheets.
+    pub effective_hours: Dec2,
+    /// Allocated minus effective; negative when overrun.
+    pub remaining_hours: Dec2,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Task> for TaskDto {
+    fn from(t: Task) -> Self {
+        TaskDto {
+            remaining_hours: t.remaining_hours().into(),
+            id: t.id,
+            project_id: t.project_id,
+            name: t.name,
+            customer_id: t.customer_id,
+            sale_order_id: t.sale_order_id,
+            sale_line_id: t.sale_line_id,
+            allocated_hours: t.allocated_hours.into(),
+            effective_hours: t.effective_hours.into(),
+            created_at: t.created_at,
+        }
+    }
+}
+
+/// A new task.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTask {
+    /// Optional id chosen by the caller; a repeat with the same id returns the same task.
+    pub id: Option<TaskId>,
+    pub project_id: ProjectId,
+    pub name: String,
+    /// Defaults to the project's customer.
+    pub customer_id: Option<CustomerId>,
+    pub sale_order_id: Option<OrderId>,
+    /// Defaults to the project's sale line.
+    pub sale_line_id: Option<SaleLineId>,
+    /// Default 0.
+    pub allocated_hours: Option<Dec2>,
+}
+
+/// Changes to a task; absent fields stay, `null` clears.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTask {
+    pub name: Option<String>,
+    pub allocated_hours: Option<Dec2>,
+    #[serde(default, deserialize_with = "shared::error::patch")]
+    #[schema(value_type = Option<CustomerId>)]
+    pub customer_id: Option<Option<CustomerId>>,
+    /// A new sale line takes the task's unbilled timesheets along.
+    #[serde(default, deserialize_with = "shared::error::patch")]
+    #[schema(value_type = Option<SaleLineId>)]
+    pub sale_line_id: Option<Option<SaleLineId>>,
+}
+
+/// Filters and paging for the task list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TaskQuery {
+    pub project_id: Option<ProjectId>,
+    pub sale_line_id: Option<SaleLineId>,
+    pub customer_id: Option<CustomerId>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Create a task.
+#[utoipa::path(tag = "tasks", operation_id = "create_task", request_body = CreateTask,
+    responses((status = 201, body = TaskDto), (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/tasks")]
+pub async fn create_task(ctx: web::Data<Ctx>, body: Body<CreateTask>) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let new = NewTask {
+        id: b.id,
+        project_id: b.project_id,
+        name: b.name,
+        customer_id: b.customer_id,
+        sale_order_id: b.sale_order_id,
+        sale_line_id: b.sale_line_id,
+        allocated_hours: b.allocated_hours.unwrap_or_default().0,
+    };
+    let t = ctx.db.write(move |c| tasks::create(c, new)).await?;
+    Ok(created(format!("/api/v1/tasks/{}", t.id), TaskDto::from(t)))
+}
+
+/// List tasks, newest first.
+#[utoipa::path(tag = "tasks", operation_id = "list_tasks", params(TaskQuery), responses((status = 200, body = Page<TaskDto>)))]
+#[get("/tasks")]
+pub async fn list_tasks(ctx: web::Data<Ctx>, q: web::Query<TaskQuery>) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let filter = TaskFilter { project_id: q.project_id, sale_line_id: q.sale_line_id, customer_id: q.customer_id };
+    let list = ctx.db.run(move |c| tasks::list(c, &filter, page)).await?;
+    Ok(ok(Page { items: list.items.into_iter().map(TaskDto::from).collect(), next_cursor: list.next_cursor }))
+}
+
+/// Get a task.
+#[utoipa::path(tag = "tasks", operation_id = "get_task", params(("id" = TaskId, Path)),
+    responses((status = 200, body = TaskDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[get("/tasks/{id}")]
+pub async fn get_task(ctx: web::Data<Ctx>, id: web::Path<TaskId>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let t = ctx.db.run(move |c| tasks::get(c, id)).await?;
+    Ok(ok(TaskDto::from(t)))
+}
+
+/// Change a task.
+#[utoipa::path(tag = "tasks", operation_id = "update_task", params(("id" = TaskId, Path)), request_body = UpdateTask,
+    responses((status = 200, body = TaskDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[patch("/tasks/{id}")]
+pub async fn update_task(ctx: web::Data<Ctx>, id: web::Path<TaskId>, body: Body<UpdateTask>) -> Result<HttpResponse, ApiError> {
+    let (id, b) = (id.into_inner(), body.0);
+    let changes = TaskChanges {
+        name: b.name,
+        allocated_hours: b.allocated_hours.map(|d| d.0),
+        customer_id: b.customer_id,
+        sale_line_id: b.sale_line_id,
+    };
+    let t = ctx.db.write(move |c| tasks::update(c, id, changes)).await?;
+    ctx.outbox.kick();
+    Ok(ok(TaskDto::from(t)))
+}

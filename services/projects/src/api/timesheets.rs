@@ -1,0 +1,195 @@
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use shared::Dec2;
+use shared::extract::Body;
+use shared::ids::{InvoiceId, ProjectId, SaleLineId, TaskId, TicketId, TimesheetId};
+use shared::page::{Page, PageRequest};
+use shared::problem::{ApiError, Problem};
+use shared::respond::{created, ok};
+use shared::server::Ctx;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::domain::timesheets::{self, LogTime, Timesheet, TimesheetChanges, TimesheetFilter};
+
+/// Time spent by someone on a project, a task or a ticket.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimesheetDto {
+    pub id: TimesheetId,
+    #[schema(example = "2026-11-29")]
+    pub date: NaiveDate,
+    #[schema(example = "Marc Demo")]
+    pub employee: String,
+    pub description: Option<String>,
+    /// More than 0, at most 24.
+    pub hours: Dec2,
+    pub project_id: ProjectId,
+    pub task_id: Option<TaskId>,
+    pub ticket_id: Option<TicketId>,
+    /// The sale line these hours count on; null when not billable.
+    pub sale_line_id: Option<SaleLineId>,
+    /// The invoice that billed this time; while it is not cancelled the timesheet is locked.
+    pub invoice_id: Option<InvoiceId>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Timesheet> for TimesheetDto {
+    fn from(t: Timesheet) -> Self {
+        TimesheetDto {
+            id: t.id,
+            date: t.date,
+            employee: t.employee,
+            description: t.description,
+            hours: t.hours.into(),
+            project_id: t.project_id,
+            task_id: t.task_id,
+            ticket_id: t.ticket_id,
+            sale_line_id: t.sale_line_id,
+            invoice_id: t.invoice_id,
+            created_at: t.created_at,
+        }
+    }
+}
+
+/// Time to record. It takes its project and sale line from its task when not given, and,
+/// without a task, the sale line from its project.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTimesheet {
+    /// Default today (UTC).
+    pub date: Option<NaiveDate>,
+    pub employee: String,
+    pub description: Option<String>,
+    pub hours: Dec2,
+    pub project_id: Option<ProjectId>,
+    pub task_id: Option<TaskId>,
+    pub ticket_id: Option<TicketId>,
+    pub sale_line_id: Option<SaleLineId>,
+}
+
+/// Changes to a timesheet; absent fields stay, `null` clears. A new task moves the timesheet
+/// to that task's project and sale line unless the same request names them.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTimesheet {
+    pub date: Option<NaiveDate>,
+    pub employee: Option<String>,
+    #[serde(default, deserialize_with = "shared::error::patch")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    pub hours: Option<Dec2>,
+    pub project_id: Option<ProjectId>,
+    #[serde(default, deserialize_with = "shared::error::patch")]
+    #[schema(value_type = Option<TaskId>)]
+    pub task_id: Option<Option<TaskId>>,
+    #[serde(default, deserialize_with = "shared::error::patch")]
+    #[schema(value_type = Option<TicketId>)]
+    pub ticket_id: Option<Option<TicketId>>,
+    #[serde(default, deserialize_with = "shared::error::patch")]
+    #[schema(value_type = Option<SaleLineId>)]
+    pub sale_line_id: Option<Option<SaleLineId>>,
+}
+
+/// Filters and paging for the timesheet list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TimesheetQuery {
+    pub project_id: Option<ProjectId>,
+    pub task_id: Option<TaskId>,
+    pub ticket_id: Option<TicketId>,
+    pub sale_line_id: Option<SaleLineId>,
+    pub employee: Option<String>,
+    /// Only timesheets dated on or after this day.
+    pub date_from: Option<NaiveDate>,
+    /// Only timesheets dated on or before this day.
+    pub date_to: Option<NaiveDate>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Record time.
+#[utoipa::path(tag = "timesheets", operation_id = "create_timesheet", request_body = CreateTimesheet,
+    responses((status = 201, body = TimesheetDto), (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/timesheets")]
+pub async fn create_timesheet(ctx: web::Data<Ctx>, body: Body<CreateTimesheet>) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let cmd = LogTime {
+        date: b.date,
+        employee: b.employee,
+        description: b.description,
+        hours: b.hours.0,
+        project_id: b.project_id,
+        task_id: b.task_id,
+        ticket_id: b.ticket_id,
+        sale_line_id: b.sale_line_id,
+    };
+    let t = ctx.db.write(move |c| timesheets::log(c, cmd, None)).await?;
+    ctx.outbox.kick();
+    Ok(created(format!("/api/v1/timesheets/{}", t.id), TimesheetDto::from(t)))
+}
+
+/// List timesheets, newest first.
+#[utoipa::path(tag = "timesheets", operation_id = "list_timesheets", params(TimesheetQuery),
+    responses((status = 200, body = Page<TimesheetDto>)))]
+#[get("/timesheets")]
+pub async fn list_timesheets(ctx: web::Data<Ctx>, q: web::Query<TimesheetQuery>) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let filter = TimesheetFilter {
+        project_id: q.project_id,
+        task_id: q.task_id,
+        ticket_id: q.ticket_id,
+        sale_line_id: q.sale_line_id,
+        employee: q.employee,
+        date_from: q.date_from,
+        date_to: q.date_to,
+    };
+    let list = ctx.db.run(move |c| timesheets::list(c, &filter, page)).await?;
+    Ok(ok(Page { items: list.items.into_iter().map(TimesheetDto::from).collect(), next_cursor: list.next_cursor }))
+}
+
+/// Get a timesheet.
+#[utoipa::path(tag = "timesheets", operation_id = "get_timesheet", params(("id" = TimesheetId, Path)),
+    responses((status = 200, body = TimesheetDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[get("/timesheets/{id}")]
+pub async fn get_timesheet(ctx: web::Data<Ctx>, id: web::Path<TimesheetId>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let t = ctx.db.run(move |c| timesheets::get(c, id)).await?;
+    Ok(ok(TimesheetDto::from(t)))
+}
+
+/// Edit or move a timesheet (409 while it is billed on an invoice that is not cancelled).
+#[utoipa::path(tag = "timesheets", operation_id = "update_timesheet", params(("id" = TimesheetId, Path)), request_body = UpdateTimesheet,
+    responses((status = 200, body = TimesheetDto), (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[patch("/timesheets/{id}")]
+pub async fn update_timesheet(ctx: web::Data<Ctx>, id: web::Path<TimesheetId>, body: Body<UpdateTimesheet>) -> Result<HttpResponse, ApiError> {
+    let (id, b) = (id.into_inner(), body.0);
+    let changes = TimesheetChanges {
+        date: b.date,
+        employee: b.employee,
+        description: b.description,
+        hours: b.hours.map(|h| h.0),
+        project_id: b.project_id,
+        task_id: b.task_id,
+        ticket_id: b.ticket_id,
+        sale_line_id: b.sale_line_id,
+    };
+    let t = ctx.db.write(move |c| timesheets::edit(c, id, changes)).await?;
+    ctx.outbox.kick();
+    Ok(ok(TimesheetDto::from(t)))
+}
+
+/// Delete a timesheet (409 while it is billed on an invoice that is not cancelled).
+#[utoipa::path(tag = "timesheets", operation_id = "delete_timesheet", params(("id" = TimesheetId, Path)),
+    responses((status = 204), (status = 409, body = Problem, content_type = "application/problem+json")))]
+#[delete("/timesheets/{id}")]
+pub async fn delete_timesheet(ctx: web::Data<Ctx>, id: web::Path<TimesheetId>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    ctx.db.write(move |c| timesheets::delete(c, id)).await?;
+    ctx.outbox.kick();
+    Ok(HttpResponse::NoContent().finish())
+}

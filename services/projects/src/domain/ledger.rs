@@ -1,0 +1,71 @@
+//! Running totals of hours per sale line, per ticket and per task, changed in the same
+//! transaction as the timesheets they sum. A sale line's or ticket's new total leaves through
+//! the outbox as an absolute value with a growing version, so its receiver can apply it once,
+//! in order, whatever is retried or duplicated on the way.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use shared::config::Service;
+use shared::contracts::{TimesheetTotal, line_timesheet_total_path, sale_line_aggregate, ticket_timesheet_total_path};
+use shared::db::DbConn;
+use shared::ids::{SaleLineId, TaskId, TicketId};
+use shared::outbox::{self, Message};
+
+use super::Result;
+use crate::store;
+
+/// What a change to timesheets does to the totals: hours added (or, negative, removed) per
+/// task, sale line and ticket.
+#[derive(Debug, Default)]
+pub struct Deltas {
+    tasks: BTreeMap<TaskId, Decimal>,
+    lines: BTreeMap<SaleLineId, Decimal>,
+    tickets: BTreeMap<TicketId, Decimal>,
+}
+
+impl Deltas {
+    /// Counts `hours` (negative to remove) wherever a timesheet with these links counts.
+    pub fn add(&mut self, hours: Decimal, task: Option<TaskId>, line: Option<SaleLineId>, ticket: Option<TicketId>) {
+        if let Some(t) = task {
+            *self.tasks.entry(t).or_default() += hours;
+        }
+        if let Some(l) = line {
+            *self.lines.entry(l).or_default() += hours;
+        }
+        if let Some(t) = ticket {
+            *self.tickets.entry(t).or_default() += hours;
+        }
+    }
+
+    /// Applies the deltas and announces every sale line and ticket total that changed. A
+    /// line whose delta nets to zero (an edit that changed nothing it counts) sends nothing.
+    pub fn apply(self, conn: &mut DbConn) -> Result<()> {
+        for (task, delta) in self.tasks.into_iter().filter(|(_, d)| !d.is_zero()) {
+            store::tasks::add_effective_hours(conn, task, delta)?;
+        }
+        for (line, delta) in self.lines.into_iter().filter(|(_, d)| !d.is_zero()) {
+            let (hours, version) = store::totals::add_line_hours(conn, line, delta)?;
+            outbox::enqueue(conn, Message {
+                aggregate: sale_line_aggregate(line.0),
+                target: Service::Sales,
+                method: "PUT",
+                path: line_timesheet_total_path(line.0),
+                body: serde_json::to_value(TimesheetTotal { hours: hours.into(), version }).unwrap_or_default(),
+                absolute: true,
+            })?;
+        }
+        for (ticket, delta) in self.tickets.into_iter().filter(|(_, d)| !d.is_zero()) {
+            let (hours, version) = store::totals::add_ticket_hours(conn, ticket, delta)?;
+            outbox::enqueue(conn, Message {
+                aggregate: format!("ticket:{ticket}"),
+                target: Service::Helpdesk,
+                method: "PUT",
+                path: ticket_timesheet_total_path(ticket.0),
+                body: serde_json::to_value(TimesheetTotal { hours: hours.into(), version }).unwrap_or_default(),
+                absolute: true,
+            })?;
+        }
+        Ok(())
+    }
+}

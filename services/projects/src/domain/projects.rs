@@ -1,0 +1,92 @@
+use chrono::{DateTime, Utc};
+use shared::db::DbConn;
+use shared::ids::{CustomerId, ProjectId, SaleLineId};
+use shared::page::{Page, PageRequest};
+
+use super::{Checks, Error, Result, check_text};
+use crate::store;
+
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub id: ProjectId,
+    pub name: String,
+    pub customer_id: Option<CustomerId>,
+    pub sale_line_id: Option<SaleLineId>,
+    pub allow_timesheets: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewProject {
+    pub id: Option<ProjectId>,
+    pub name: String,
+    pub customer_id: Option<CustomerId>,
+    pub sale_line_id: Option<SaleLineId>,
+    pub allow_timesheets: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ProjectChanges {
+    pub name: Option<String>,
+    pub customer_id: Option<Option<CustomerId>>,
+    pub sale_line_id: Option<Option<SaleLineId>>,
+    pub allow_timesheets: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ProjectFilter {
+    pub customer_id: Option<CustomerId>,
+    pub sale_line_id: Option<SaleLineId>,
+}
+
+/// Creates a project; a caller that chose the id gets the existing project on a repeat.
+pub fn create(conn: &mut DbConn, new: NewProject) -> Result<Project> {
+    let mut checks = Checks::new();
+    check_text(&mut checks, "name", &new.name, 200);
+    checks.finish()?;
+    if let Some(existing) = new.id.map(|id| store::projects::find(conn, id)).transpose()?.flatten() {
+        return Ok(existing);
+    }
+    let project = Project {
+        id: new.id.unwrap_or_default(),
+        name: new.name.trim().to_owned(),
+        customer_id: new.customer_id,
+        sale_line_id: new.sale_line_id,
+        allow_timesheets: new.allow_timesheets,
+        created_at: Utc::now(),
+    };
+    store::projects::insert(conn, &project)?;
+    Ok(project)
+}
+
+pub fn get(conn: &mut DbConn, id: ProjectId) -> Result<Project> {
+    store::projects::find(conn, id)?.ok_or_else(|| Error::not_found("project", id))
+}
+
+pub fn update(conn: &mut DbConn, id: ProjectId, changes: ProjectChanges) -> Result<Project> {
+    let mut project = get(conn, id)?;
+    let mut checks = Checks::new();
+    if let Some(name) = &changes.name {
+        check_text(&mut checks, "name", name, 200);
+    }
+    checks.finish()?;
+    if let Some(name) = changes.name {
+        project.name = name.trim().to_owned();
+    }
+    if let Some(c) = changes.customer_id {
+        project.customer_id = c;
+    }
+    if let Some(l) = changes.sale_line_id {
+        project.sale_line_id = l;
+    }
+    if let Some(a) = changes.allow_timesheets {
+        project.allow_timesheets = a;
+    }
+    store::projects::update(conn, &project)?;
+    Ok(project)
+}
+
+pub fn list(conn: &mut DbConn, filter: &ProjectFilter, page: PageRequest) -> Result<Page<Project>> {
+    let rows = store::projects::list(conn, filter, page)?;
+    Ok(page.page(rows, |p| p.id.0, |p| p))
+}

@@ -1,0 +1,125 @@
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use shared::db::DbConn;
+use shared::decimal::check_decimal;
+use shared::ids::{CustomerId, OrderId, ProjectId, SaleLineId, TaskId};
+use shared::page::{Page, PageRequest};
+
+use super::ledger::Deltas;
+use super::{Checks, Error, Result, check_text};
+use crate::store;
+
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub id: TaskId,
+    pub project_id: ProjectId,
+    pub name: String,
+    pub customer_id: Option<CustomerId>,
+    pub sale_order_id: Option<OrderId>,
+    pub sale_line_id: Option<SaleLineId>,
+    pub allocated_hours: Decimal,
+    /// Sum of the task's timesheets, kept with every timesheet change.
+    pub effective_hours: Decimal,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Task {
+    pub fn remaining_hours(&self) -> Decimal {
+        self.allocated_hours - self.effective_hours
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    pub id: Option<TaskId>,
+    pub project_id: ProjectId,
+    pub name: String,
+    pub customer_id: Option<CustomerId>,
+    pub sale_order_id: Option<OrderId>,
+    pub sale_line_id: Option<SaleLineId>,
+    pub allocated_hours: Decimal,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TaskChanges {
+    pub name: Option<String>,
+    pub allocated_hours: Option<Decimal>,
+    pub customer_id: Option<Option<CustomerId>>,
+    pub sale_line_id: Option<Option<SaleLineId>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TaskFilter {
+    pub project_id: Option<ProjectId>,
+    pub sale_line_id: Option<SaleLineId>,
+    pub customer_id: Option<CustomerId>,
+}
+
+/// Creates a task in an existing project; a caller that chose the id (sales, for the task of
+/// a sale line) gets the existing task on a repeat, never a second one.
+pub fn create(conn: &mut DbConn, new: NewTask) -> Result<Task> {
+    let mut checks = Checks::new();
+    check_text(&mut checks, "name", &new.name, 300);
+    check_decimal(&mut checks, "allocated_hours", new.allocated_hours, false, None);
+    checks.finish()?;
+    if let Some(existing) = new.id.map(|id| store::tasks::find(conn, id)).transpose()?.flatten() {
+        return Ok(existing);
+    }
+    let project = store::projects::find(conn, new.project_id)?
+        .ok_or_else(|| Error::unknown("project_id", "project", new.project_id.0))?;
+    let task = Task {
+        id: new.id.unwrap_or_default(),
+        project_id: project.id,
+        name: new.name.trim().to_owned(),
+        customer_id: new.customer_id.or(project.customer_id),
+        sale_order_id: new.sale_order_id,
+        sale_line_id: new.sale_line_id.or(project.sale_line_id),
+        allocated_hours: new.allocated_hours,
+        effective_hours: Decimal::ZERO,
+        created_at: Utc::now(),
+    };
+    store::tasks::insert(conn, &task)?;
+    Ok(task)
+}
+
+pub fn get(conn: &mut DbConn, id: TaskId) -> Result<Task> {
+    store::tasks::find(conn, id)?.ok_or_else(|| Error::not_found("task", id))
+}
+
+/// Edits a task. A new sale line takes the task's unbilled timesheets that counted on the
+/// old one along, and both lines' totals follow.
+pub fn update(conn: &mut DbConn, id: TaskId, changes: TaskChanges) -> Result<Task> {
+    let mut task = get(conn, id)?;
+    let mut checks = Checks::new();
+    if let Some(name) = &changes.name {
+        check_text(&mut checks, "name", name, 300);
+    }
+    if let Some(h) = changes.allocated_hours {
+        check_decimal(&mut checks, "allocated_hours", h, false, None);
+    }
+    checks.finish()?;
+    if let Some(name) = changes.name {
+        task.name = name.trim().to_owned();
+    }
+    if let Some(h) = changes.allocated_hours {
+        task.allocated_hours = h;
+    }
+    if let Some(c) = changes.customer_id {
+        task.customer_id = c;
+    }
+    if let Some(new_line) = changes.sale_line_id.filter(|l| *l != task.sale_line_id) {
+        let moved = store::timesheets::move_unbilled_line(conn, task.id, task.sale_line_id, new_line)?;
+        let mut deltas = Deltas::default();
+        deltas.add(-moved, None, task.sale_line_id, None);
+        deltas.add(moved, None, new_line, None);
+        deltas.apply(conn)?;
+        task.sale_line_id = new_line;
+    }
+    store::tasks::update(conn, &task)?;
+    get(conn, id)
+}
+
+pub fn list(conn: &mut DbConn, filter: &TaskFilter, page: PageRequest) -> Result<Page<Task>> {
+    let rows = store::tasks::list(conn, filter, page)?;
+    Ok(page.page(rows, |t| t.id.0, |t| t))
+}

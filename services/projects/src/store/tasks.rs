@@ -1,0 +1,99 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use rust_decimal::Decimal;
+use shared::db::{Dec, DbConn, Uid, plus};
+use shared::ids::TaskId;
+use shared::page::PageRequest;
+
+use super::Result;
+use super::schema::tasks;
+use crate::domain::tasks::{Task, TaskFilter};
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = tasks)]
+struct Row {
+    id: Uid,
+    project_id: Uid,
+    name: String,
+    customer_id: Option<Uid>,
+    sale_order_id: Option<Uid>,
+    sale_line_id: Option<Uid>,
+    allocated_hours: Dec,
+    effective_hours: Dec,
+    created_at: NaiveDateTime,
+}
+
+impl From<Row> for Task {
+    fn from(r: Row) -> Self {
+        Task {
+            id: r.id.into(),
+            project_id: r.project_id.into(),
+            name: r.name,
+            customer_id: r.customer_id.map(Into::into),
+            sale_order_id: r.sale_order_id.map(Into::into),
+            sale_line_id: r.sale_line_id.map(Into::into),
+            allocated_hours: r.allocated_hours.0,
+            effective_hours: r.effective_hours.0,
+            created_at: r.created_at.and_utc(),
+        }
+    }
+}
+
+pub fn insert(conn: &mut DbConn, t: &Task) -> Result<()> {
+    let row = Row {
+        id: t.id.into(),
+        project_id: t.project_id.into(),
+        name: t.name.clone(),
+        customer_id: t.customer_id.map(Into::into),
+        sale_order_id: t.sale_order_id.map(Into::into),
+        sale_line_id: t.sale_line_id.map(Into::into),
+        allocated_hours: Dec(t.allocated_hours),
+        effective_hours: Dec(t.effective_hours),
+        created_at: t.created_at.naive_utc(),
+    };
+    diesel::insert_into(tasks::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+/// Writes the editable fields; `effective_hours` is only ever changed by the ledger.
+pub fn update(conn: &mut DbConn, t: &Task) -> Result<()> {
+    diesel::update(tasks::table.find(Uid::from(t.id)))
+        .set((
+            tasks::name.eq(&t.name),
+            tasks::allocated_hours.eq(Dec(t.allocated_hours)),
+            tasks::customer_id.eq(t.customer_id.map(Uid::from)),
+            tasks::sale_line_id.eq(t.sale_line_id.map(Uid::from)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn add_effective_hours(conn: &mut DbConn, id: TaskId, delta: Decimal) -> Result<()> {
+    diesel::update(tasks::table.find(Uid::from(id)))
+        .set(tasks::effective_hours.eq(plus(tasks::effective_hours, delta)))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConn, id: TaskId) -> Result<Option<Task>> {
+    let row = tasks::table.find(Uid::from(id)).select(Row::as_select()).first(conn).optional()?;
+    Ok(row.map(Into::into))
+}
+
+pub fn list(conn: &mut DbConn, f: &TaskFilter, page: PageRequest) -> Result<Vec<Task>> {
+    let mut q = tasks::table.select(Row::as_select()).into_boxed();
+    if let Some(p) = f.project_id {
+        q = q.filter(tasks::project_id.eq(Uid::from(p)));
+    }
+    if let Some(l) = f.sale_line_id {
+        q = q.filter(tasks::sale_line_id.eq(Uid::from(l)));
+    }
+    if let Some(c) = f.customer_id {
+        q = q.filter(tasks::customer_id.eq(Uid::from(c)));
+    }
+    if let Some(before) = page.before {
+        q = q.filter(tasks::id.lt(Uid(before)));
+    }
+    let rows = q.order(tasks::id.desc()).limit(page.fetch()).load(conn)?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}

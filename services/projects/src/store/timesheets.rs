@@ -1,0 +1,156 @@
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use rust_decimal::Decimal;
+use shared::db::{Dec, DbConn, Uid, now};
+use shared::ids::{SaleLineId, TaskId, TimesheetId};
+use shared::page::PageRequest;
+
+use super::Result;
+use super::schema::timesheets;
+use crate::domain::timesheets::{Timesheet, TimesheetFilter};
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = timesheets)]
+struct Row {
+    id: Uid,
+    date: NaiveDate,
+    employee: String,
+    description: Option<String>,
+    hours: Dec,
+    project_id: Uid,
+    task_id: Option<Uid>,
+    ticket_id: Option<Uid>,
+    sale_line_id: Option<Uid>,
+    invoice_id: Option<Uid>,
+    created_by: Option<String>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl From<Row> for Timesheet {
+    fn from(r: Row) -> Self {
+        Timesheet {
+            id: r.id.into(),
+            date: r.date,
+            employee: r.employee,
+            description: r.description,
+            hours: r.hours.0,
+            project_id: r.project_id.into(),
+            task_id: r.task_id.map(Into::into),
+            ticket_id: r.ticket_id.map(Into::into),
+            sale_line_id: r.sale_line_id.map(Into::into),
+            invoice_id: r.invoice_id.map(Into::into),
+            created_by: r.created_by,
+            created_at: r.created_at.and_utc(),
+        }
+    }
+}
+
+impl From<&Timesheet> for Row {
+    fn from(t: &Timesheet) -> Self {
+        Row {
+            id: t.id.into(),
+            date: t.date,
+            employee: t.employee.clone(),
+            description: t.description.clone(),
+            hours: Dec(t.hours),
+            project_id: t.project_id.into(),
+            task_id: t.task_id.map(Into::into),
+            ticket_id: t.ticket_id.map(Into::into),
+            sale_line_id: t.sale_line_id.map(Into::into),
+            invoice_id: t.invoice_id.map(Into::into),
+            created_by: t.created_by.clone(),
+            created_at: t.created_at.naive_utc(),
+            updated_at: now(),
+        }
+    }
+}
+
+pub fn insert(conn: &mut DbConn, t: &Timesheet) -> Result<()> {
+    diesel::insert_into(timesheets::table).values(Row::from(t)).execute(conn)?;
+    Ok(())
+}
+
+pub fn update(conn: &mut DbConn, t: &Timesheet) -> Result<()> {
+    let r = Row::from(t);
+    diesel::update(timesheets::table.find(r.id))
+        .set((
+            timesheets::date.eq(r.date),
+            timesheets::employee.eq(r.employee),
+            timesheets::description.eq(r.description),
+            timesheets::hours.eq(r.hours),
+            timesheets::project_id.eq(r.project_id),
+            timesheets::task_id.eq(r.task_id),
+            timesheets::ticket_id.eq(r.ticket_id),
+            timesheets::sale_line_id.eq(r.sale_line_id),
+            timesheets::updated_at.eq(r.updated_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn delete(conn: &mut DbConn, id: TimesheetId) -> Result<()> {
+    diesel::delete(timesheets::table.find(Uid::from(id))).execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConn, id: TimesheetId) -> Result<Option<Timesheet>> {
+    let row = timesheets::table.find(Uid::from(id)).select(Row::as_select()).first(conn).optional()?;
+    Ok(row.map(Into::into))
+}
+
+/// Moves a task's unbilled timesheets counted on `from` to `to`; returns their hours.
+pub fn move_unbilled_line(conn: &mut DbConn, task: TaskId, from: Option<SaleLineId>, to: Option<SaleLineId>) -> Result<Decimal> {
+    let from = from.map(Uid::from);
+    let rows: Vec<(Uid, Dec)> = timesheets::table
+        .filter(timesheets::task_id.eq(Uid::from(task)))
+        .filter(timesheets::invoice_id.is_null())
+        .select((timesheets::id, timesheets::hours))
+        .load::<(Uid, Dec)>(conn)?;
+    let mut moved = Decimal::ZERO;
+    for (id, hours) in rows {
+        let q = timesheets::table.find(id);
+        let changed = match from {
+            Some(f) => diesel::update(q.filter(timesheets::sale_line_id.eq(f)))
+                .set(timesheets::sale_line_id.eq(to.map(Uid::from)))
+                .execute(conn)?,
+            None => diesel::update(q.filter(timesheets::sale_line_id.is_null()))
+                .set(timesheets::sale_line_id.eq(to.map(Uid::from)))
+                .execute(conn)?,
+        };
+        if changed > 0 {
+            moved += hours.0;
+        }
+    }
+    Ok(moved)
+}
+
+pub fn list(conn: &mut DbConn, f: &TimesheetFilter, page: PageRequest) -> Result<Vec<Timesheet>> {
+    let mut q = timesheets::table.select(Row::as_select()).into_boxed();
+    if let Some(v) = f.project_id {
+        q = q.filter(timesheets::project_id.eq(Uid::from(v)));
+    }
+    if let Some(v) = f.task_id {
+        q = q.filter(timesheets::task_id.eq(Uid::from(v)));
+    }
+    if let Some(v) = f.ticket_id {
+        q = q.filter(timesheets::ticket_id.eq(Uid::from(v)));
+    }
+    if let Some(v) = f.sale_line_id {
+        q = q.filter(timesheets::sale_line_id.eq(Uid::from(v)));
+    }
+    if let Some(v) = &f.employee {
+        q = q.filter(timesheets::employee.eq(v.clone()));
+    }
+    if let Some(v) = f.date_from {
+        q = q.filter(timesheets::date.ge(v));
+    }
+    if let Some(v) = f.date_to {
+        q = q.filter(timesheets::date.le(v));
+    }
+    if let Some(before) = page.before {
+        q = q.filter(timesheets::id.lt(Uid(before)));
+    }
+    let rows = q.order(timesheets::id.desc()).limit(page.fetch()).load(conn)?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
