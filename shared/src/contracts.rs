@@ -132,9 +132,12 @@ pub struct OrderLineView {
 
 // ---- invoicing ----
 
-/// `POST /api/v1/invoices` (invoicing), as sales sends it for an order.
+/// `POST /api/v1/invoices` (invoicing), as sales sends it for an order. Sales chooses the id
+/// when it has claimed timesheets for the invoice first.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewInvoice {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
     pub customer_id: Uuid,
     pub sale_order_id: Option<Uuid>,
     pub lines: Vec<NewInvoiceLine>,
@@ -149,4 +152,46 @@ pub struct NewInvoiceLine {
     pub unit_price: Dec2,
     pub discount: Dec2,
     pub tax_rate: Dec2,
+    /// The line bills timesheets (a `timesheet` policy line): credited whole or not at all,
+    /// and cancelling or crediting it releases its timesheets in projects.
+    #[serde(default)]
+    pub bills_timesheets: bool,
+}
+
+// ---- projects: billing timesheets ----
+
+/// `POST /api/v1/timesheet-claims` (projects): stamps the unbilled timesheets of these sale
+/// lines (dated within the period, when given) with the invoice id, atomically, and answers
+/// the hours claimed per line. Repeating it for the same invoice claims nothing new and
+/// answers the same hours.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClaimTimesheets {
+    pub invoice_id: Uuid,
+    pub sale_line_ids: Vec<Uuid>,
+    pub date_from: Option<chrono::NaiveDate>,
+    pub date_to: Option<chrono::NaiveDate>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClaimedLine {
+    pub sale_line_id: Uuid,
+    pub hours: Dec2,
+    pub timesheets: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClaimedTimesheets {
+    pub invoice_id: Uuid,
+    pub lines: Vec<ClaimedLine>,
+}
+
+/// `POST /api/v1/timesheet-claims/{invoice_id}/release` (projects): the invoice was cancelled
+/// or credited; its timesheets (of these lines, or all) are unbilled again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReleaseTimesheets {
+    pub sale_line_ids: Option<Vec<Uuid>>,
+}
+
+pub fn release_claim_path(invoice: Uuid) -> String {
+    format!("/api/v1/timesheet-claims/{invoice}/release")
 }

@@ -1,0 +1,67 @@
+//! The four services in one process: what `stack` runs and what the end-to-end tests start.
+
+use std::net::TcpListener;
+
+use shared::config::{Config, PeerUrls, Service};
+use shared::server::{Running, ServiceApp, StartError, start};
+
+/// The service crate behind each service.
+pub fn app(service: Service) -> ServiceApp {
+    match service {
+        Service::Sales => sales::app(),
+        Service::Invoicing => invoicing::app(),
+        Service::Projects => projects::app(),
+        Service::Helpdesk => helpdesk::app(),
+    }
+}
+
+/// Where each service listens and keeps its data.
+pub struct Plan {
+    pub listeners: Vec<(Service, TcpListener)>,
+    pub databases: Vec<(Service, String)>,
+}
+
+/// The four running services.
+pub struct Stack {
+    pub services: Vec<Running>,
+    pub peers: PeerUrls,
+}
+
+impl Stack {
+    pub fn url(&self, s: Service) -> &str {
+        self.peers.get(s)
+    }
+
+    pub async fn stop(self) {
+        for r in self.services {
+            r.stop().await;
+        }
+    }
+}
+
+/// Binds each service to `bind(service)` (port 0 for a free port) and names its database.
+pub fn plan(bind: impl Fn(Service) -> String, database: impl Fn(Service) -> String) -> Result<Plan, StartError> {
+    let mut listeners = vec![];
+    for s in Service::ALL {
+        let addr = bind(s);
+        let l = TcpListener::bind(&addr).map_err(|source| StartError::Bind { bind: addr, source })?;
+        listeners.push((s, l));
+    }
+    Ok(Plan { listeners, databases: Service::ALL.iter().map(|s| (*s, database(*s))).collect() })
+}
+
+/// Starts all four, each knowing where the others listen.
+pub async fn start_all(plan: Plan) -> Result<Stack, StartError> {
+    let mut peers = PeerUrls::local();
+    for (s, l) in &plan.listeners {
+        let port = l.local_addr().map_err(|e| StartError::Other(e.to_string()))?.port();
+        peers.set(*s, format!("http://127.0.0.1:{port}"));
+    }
+    let mut services = vec![];
+    for (s, listener) in plan.listeners {
+        let database_url = plan.databases.iter().find(|(d, _)| *d == s).map(|(_, u)| u.clone()).unwrap_or_default();
+        let config = Config { service: s, bind: String::new(), database_url, peers: peers.clone() };
+        services.push(start(app(s), config, Some(listener)).await?);
+    }
+    Ok(Stack { services, peers })
+}
