@@ -100,7 +100,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 return Err(ApiError::Validation(vec![FieldError::new(named(&f), "is required")]));
             }
             if let Some(f) = backticked(&message, "unknown field ") {
-                return Err(ApiError::Validation(vec![FieldError::new(named(&f), "is not a known field")]));
+                // The path already ends at the unknown field.
+                let field = if path == "." { f } else { path };
+                return Err(ApiError::Validation(vec![FieldError::new(field, "is not a known field")]));
             }
             let field = if path == "." { "body".to_owned() } else { path };
             Err(ApiError::BadRequest { detail: format!("{field}: {message}"), errors: vec![FieldError::new(field, message)] })

@@ -188,7 +188,12 @@ async fn problems<B: actix_web::body::MessageBody + 'static>(
     Ok(crate::problem::problem_for_framework_errors(res).await)
 }
 
+/// Routes are registered per method, so a path that exists under another method falls here
+/// too: that is a 405, not a 404.
 async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    if req.resource_map().has_resource(req.path()) {
+        return Err(ApiError::MethodNotAllowed);
+    }
     Err(ApiError::NotFound(format!("no resource at {}", req.path())))
 }
 

@@ -1,5 +1,6 @@
 //! Projects' HTTP surface: thin handlers that parse, call one use case and map the answer.
 
+pub mod billing;
 pub mod projects;
 pub mod tasks;
 pub mod timesheets;
@@ -20,5 +21,7 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(timesheets::list_timesheets)
         .service(timesheets::get_timesheet)
         .service(timesheets::update_timesheet)
-        .service(timesheets::delete_timesheet);
+        .service(timesheets::delete_timesheet)
+        .service(billing::claim_timesheets)
+        .service(billing::release_timesheets);
 }

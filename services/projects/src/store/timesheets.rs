@@ -2,7 +2,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
 use shared::db::{Dec, DbConn, Uid, now};
-use shared::ids::{SaleLineId, TaskId, TimesheetId};
+use shared::ids::{InvoiceId, SaleLineId, TaskId, TimesheetId};
 use shared::page::PageRequest;
 
 use super::Result;
@@ -153,4 +153,65 @@ pub fn list(conn: &mut DbConn, f: &TimesheetFilter, page: PageRequest) -> Result
     }
     let rows = q.order(timesheets::id.desc()).limit(page.fetch()).load(conn)?;
     Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// True when some timesheet is already stamped with this invoice.
+pub fn is_claimed(conn: &mut DbConn, invoice: InvoiceId) -> Result<bool> {
+    let n: i64 = timesheets::table.filter(timesheets::invoice_id.eq(Uid::from(invoice))).count().get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// Stamps the unbilled timesheets of these lines, dated within the period, with the invoice.
+pub fn stamp_unbilled(
+    conn: &mut DbConn,
+    invoice: InvoiceId,
+    lines: &[SaleLineId],
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<usize> {
+    let lines: Vec<Uid> = lines.iter().map(|l| Uid::from(*l)).collect();
+    let mut q = timesheets::table
+        .filter(timesheets::sale_line_id.eq_any(lines))
+        .filter(timesheets::invoice_id.is_null())
+        .into_boxed();
+    if let Some(f) = from {
+        q = q.filter(timesheets::date.ge(f));
+    }
+    if let Some(t) = to {
+        q = q.filter(timesheets::date.le(t));
+    }
+    let ids: Vec<Uid> = q.select(timesheets::id).load(conn)?;
+    let n = diesel::update(timesheets::table.filter(timesheets::id.eq_any(&ids)))
+        .set(timesheets::invoice_id.eq(Some(Uid::from(invoice))))
+        .execute(conn)?;
+    Ok(n)
+}
+
+/// Hours and count of the invoice's timesheets, per sale line.
+pub fn billed_by_line(conn: &mut DbConn, invoice: InvoiceId) -> Result<Vec<(SaleLineId, Decimal, i64)>> {
+    use diesel::dsl::{count_star, sum};
+    let rows: Vec<(Option<Uid>, Option<Dec>, i64)> = timesheets::table
+        .filter(timesheets::invoice_id.eq(Uid::from(invoice)))
+        .group_by(timesheets::sale_line_id)
+        .select((timesheets::sale_line_id, sum(timesheets::hours), count_star()))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(l, h, n)| l.map(|l| (l.into(), h.map(|h| h.0).unwrap_or_default(), n)))
+        .collect())
+}
+
+/// Unstamps the invoice's timesheets, of these lines or all; returns how many.
+pub fn unstamp(conn: &mut DbConn, invoice: InvoiceId, lines: Option<&[SaleLineId]>) -> Result<usize> {
+    let target = timesheets::table.filter(timesheets::invoice_id.eq(Uid::from(invoice)));
+    let n = match lines {
+        Some(lines) => {
+            let lines: Vec<Uid> = lines.iter().map(|l| Uid::from(*l)).collect();
+            diesel::update(target.filter(timesheets::sale_line_id.eq_any(lines)))
+                .set(timesheets::invoice_id.eq(None::<Uid>))
+                .execute(conn)?
+        }
+        None => diesel::update(target).set(timesheets::invoice_id.eq(None::<Uid>)).execute(conn)?,
+    };
+    Ok(n)
 }

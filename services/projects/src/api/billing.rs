@@ -1,0 +1,88 @@
+use actix_web::{HttpResponse, post, web};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use shared::Dec2;
+use shared::extract::{Body, OptionalBody};
+use shared::ids::{InvoiceId, SaleLineId};
+use shared::problem::{ApiError, Problem};
+use shared::respond::ok;
+use shared::server::Ctx;
+use utoipa::ToSchema;
+
+use crate::domain::billing::{self, Claim};
+
+/// Bill the unbilled timesheets of some sale lines on one invoice (service use: sales, when
+/// it invoices `timesheet` policy lines).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimRequest {
+    pub invoice_id: InvoiceId,
+    pub sale_line_ids: Vec<SaleLineId>,
+    /// Only timesheets dated on or after this day.
+    pub date_from: Option<NaiveDate>,
+    /// Only timesheets dated on or before this day.
+    pub date_to: Option<NaiveDate>,
+}
+
+/// The hours billed on one sale line.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClaimedLineDto {
+    pub sale_line_id: SaleLineId,
+    pub hours: Dec2,
+    /// How many timesheets make these hours.
+    pub timesheets: i64,
+}
+
+/// What an invoice bills, line by line.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClaimDto {
+    pub invoice_id: InvoiceId,
+    pub lines: Vec<ClaimedLineDto>,
+}
+
+/// Which lines' timesheets to release; all of the invoice's when absent.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseRequest {
+    pub sale_line_ids: Option<Vec<SaleLineId>>,
+}
+
+/// How many timesheets were released.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReleaseDto {
+    pub invoice_id: InvoiceId,
+    pub released: usize,
+}
+
+/// Stamp the unbilled timesheets of these sale lines with an invoice, atomically, and answer
+/// their hours. Repeating it for the same invoice answers the same hours.
+#[utoipa::path(tag = "billing", operation_id = "claim_timesheets", request_body = ClaimRequest,
+    responses((status = 200, body = ClaimDto), (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/timesheet-claims")]
+pub async fn claim_timesheets(ctx: web::Data<Ctx>, body: Body<ClaimRequest>) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let invoice_id = b.invoice_id;
+    let claim = Claim { invoice_id, sale_line_ids: b.sale_line_ids, date_from: b.date_from, date_to: b.date_to };
+    let lines = ctx.db.write(move |c| billing::claim(c, claim)).await?;
+    let lines = lines
+        .into_iter()
+        .map(|l| ClaimedLineDto { sale_line_id: l.sale_line_id, hours: l.hours.into(), timesheets: l.timesheets })
+        .collect();
+    Ok(ok(ClaimDto { invoice_id, lines }))
+}
+
+/// Release an invoice's timesheets (it was cancelled or credited): they are unbilled again,
+/// editable, and the next invoice bills them.
+#[utoipa::path(tag = "billing", operation_id = "release_timesheets", params(("invoice_id" = InvoiceId, Path)),
+    request_body = Option<ReleaseRequest>, responses((status = 200, body = ReleaseDto)))]
+#[post("/timesheet-claims/{invoice_id}/release")]
+pub async fn release_timesheets(
+    ctx: web::Data<Ctx>,
+    invoice_id: web::Path<InvoiceId>,
+    body: OptionalBody<ReleaseRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let invoice_id = invoice_id.into_inner();
+    let lines = body.0.and_then(|b| b.sale_line_ids);
+    let released = ctx.db.write(move |c| billing::release(c, invoice_id, lines)).await?;
+    Ok(ok(ReleaseDto { invoice_id, released }))
+}

@@ -1,0 +1,56 @@
+//! Billing timesheets: the hours an invoice bills on a `timesheet` policy line and the set of
+//! timesheets stamped with it are one and the same thing. A claim stamps, atomically, the
+//! unbilled timesheets of some lines for one invoice and answers their hours; a release (the
+//! invoice cancelled or credited) unstamps them, so they can be edited and billed again.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use shared::db::DbConn;
+use shared::ids::{InvoiceId, SaleLineId};
+
+use super::{Error, Result};
+use crate::store;
+
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub invoice_id: InvoiceId,
+    pub sale_line_ids: Vec<SaleLineId>,
+    pub date_from: Option<NaiveDate>,
+    pub date_to: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedLine {
+    pub sale_line_id: SaleLineId,
+    pub hours: Decimal,
+    pub timesheets: i64,
+}
+
+/// Stamps and answers what the invoice bills, line by line (every asked line, zero when it had
+/// nothing unbilled). A repeat for the same invoice stamps nothing new and answers the same.
+pub fn claim(conn: &mut DbConn, c: Claim) -> Result<Vec<ClaimedLine>> {
+    if c.sale_line_ids.is_empty() {
+        return Err(Error::invalid("sale_line_ids", "must name at least one sale line"));
+    }
+    if let (Some(f), Some(t)) = (c.date_from, c.date_to) {
+        if f > t {
+            return Err(Error::invalid("date_from", "must not be after date_to"));
+        }
+    }
+    if !store::timesheets::is_claimed(conn, c.invoice_id)? {
+        store::timesheets::stamp_unbilled(conn, c.invoice_id, &c.sale_line_ids, c.date_from, c.date_to)?;
+    }
+    let billed = store::timesheets::billed_by_line(conn, c.invoice_id)?;
+    Ok(c.sale_line_ids
+        .iter()
+        .map(|line| {
+            let (hours, timesheets) = billed.iter().find(|(l, _, _)| l == line).map(|(_, h, n)| (*h, *n)).unwrap_or_default();
+            ClaimedLine { sale_line_id: *line, hours, timesheets }
+        })
+        .collect())
+}
+
+/// Unstamps the invoice's timesheets (of these lines, or all); returns how many.
+pub fn release(conn: &mut DbConn, invoice: InvoiceId, lines: Option<Vec<SaleLineId>>) -> Result<usize> {
+    Ok(store::timesheets::unstamp(conn, invoice, lines.as_deref())?)
+}
