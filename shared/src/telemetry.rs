@@ -11,9 +11,25 @@ tokio::task_local! {
     static CURRENT_REQUEST_ID: String;
 }
 
-/// The id of the request being served, if any.
+thread_local! {
+    static BLOCKING_REQUEST_ID: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The id of the request being served, if any (also inside its blocking store work).
 pub fn current_request_id() -> Option<String> {
-    CURRENT_REQUEST_ID.try_with(Clone::clone).ok()
+    CURRENT_REQUEST_ID
+        .try_with(Clone::clone)
+        .ok()
+        .or_else(|| BLOCKING_REQUEST_ID.with(|r| r.borrow().clone()))
+}
+
+/// Runs blocking work `f` as part of request `id`, so that what it writes (an outbox message)
+/// carries the id on to the next service.
+pub fn in_blocking<T>(id: Option<String>, f: impl FnOnce() -> T) -> T {
+    BLOCKING_REQUEST_ID.with(|r| *r.borrow_mut() = id);
+    let out = f();
+    BLOCKING_REQUEST_ID.with(|r| *r.borrow_mut() = None);
+    out
 }
 
 /// Runs `f` as part of request `id`.

@@ -189,9 +189,12 @@ impl Db {
         E: From<StoreError> + Send + 'static,
     {
         let pool = self.pool.clone();
+        let request_id = crate::telemetry::current_request_id();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(StoreError::from)?;
-            f(&mut conn)
+            crate::telemetry::in_blocking(request_id, || {
+                let mut conn = pool.get().map_err(StoreError::from)?;
+                f(&mut conn)
+            })
         })
         .await
         .map_err(|e| E::from(StoreError::Other(format!("store task failed: {e}"))))?
