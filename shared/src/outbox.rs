@@ -229,10 +229,15 @@ impl Outbox {
 
 fn claim(conn: &mut DbConn) -> Result<Vec<OutboxRow>, StoreError> {
     let at = now();
-    let due = "SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= $1 \
-               AND (locked_until IS NULL OR locked_until < $1) ORDER BY id LIMIT $2";
+    // A message waits for every older undelivered one of its aggregate (one failing in backoff
+    // included), unless both state absolute values, where the newer simply wins.
+    let due = "SELECT o.id FROM outbox o WHERE o.delivered_at IS NULL AND o.next_attempt_at <= $1 \
+               AND (o.locked_until IS NULL OR o.locked_until < $1) \
+               AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.aggregate = o.aggregate AND p.delivered_at IS NULL \
+                   AND p.id < o.id AND NOT (p.absolute AND o.absolute)) \
+               ORDER BY o.id LIMIT $2";
     let sql = match conn {
-        DbConn::Pg(_) => format!("{due} FOR UPDATE SKIP LOCKED"),
+        DbConn::Pg(_) => format!("{due} FOR UPDATE OF o SKIP LOCKED"),
         DbConn::Sqlite(_) => due.replace("$1", "?1").replace("$2", "?2"),
     };
     let ids: Vec<Uid> = diesel::sql_query(sql)
