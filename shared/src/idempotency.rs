@@ -37,7 +37,7 @@ struct KeyRow {
 
 enum Claim {
     Fresh,
-    Replay(KeyRow),
+    Replay(Box<KeyRow>),
     InFlight,
     Mismatch,
 }
@@ -54,7 +54,7 @@ fn claim(conn: &mut DbConn, row: KeyRow) -> Result<Claim, StoreError> {
             Ok(Claim::Fresh)
         }
         Some(old) if old.body_hash != row.body_hash => Ok(Claim::Mismatch),
-        Some(old) if old.status.is_some() => Ok(Claim::Replay(old)),
+        Some(old) if old.status.is_some() => Ok(Claim::Replay(Box::new(old))),
         Some(old) if (now() - old.created_at).num_seconds() > ABANDONED_AFTER_SECS => {
             diesel::update(keys::table.find((&row.key, &row.method, &row.path, &row.caller)))
                 .set(keys::created_at.eq(now()))
@@ -113,7 +113,7 @@ pub async fn idempotency(
             let err = ApiError::conflict("idempotency_in_progress", "a request with this Idempotency-Key is still being processed; retry shortly");
             return Ok(req.error_response(err));
         }
-        Ok(Claim::Replay(old)) => return Ok(req.into_response(replay(old))),
+        Ok(Claim::Replay(old)) => return Ok(req.into_response(replay(*old))),
         Ok(Claim::Fresh) => {}
     }
     req.set_payload(bytes_to_payload(bytes));

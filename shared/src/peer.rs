@@ -52,7 +52,7 @@ impl From<PeerError> for ApiError {
     /// definite answer about the request itself.
     fn from(e: PeerError) -> Self {
         match e {
-            PeerError::Rejected { peer, status: 422, body } | PeerError::Rejected { peer, status: 409, body } => {
+            PeerError::Rejected { peer, status: 404 | 409 | 422, body } => {
                 let detail = body.get("detail").and_then(|d| d.as_str()).unwrap_or("rejected").to_owned();
                 ApiError::invalid(peer.name(), detail)
             }

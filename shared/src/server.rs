@@ -133,12 +133,16 @@ pub async fn start(app: ServiceApp, config: Config, listener: Option<TcpListener
                     .route("/openapi.json", web::get().to(openapi_json)),
             )
             .split_for_parts();
+        let docs = utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+            .config(utoipa_swagger_ui::Config::from("/api/v1/openapi.json"));
         app.app_data(web::Data::new(data.clone()))
             .app_data(web::Data::new(data.db.clone()))
             .app_data(document.clone())
             .configure(crate::extract::configure)
             .route("/health", web::get().to(health))
             .route("/ready", web::get().to(ready))
+            .service(web::redirect("/docs", "/docs/"))
+            .service(docs)
             .default_service(web::to(not_found))
             .wrap(from_fn(crate::idempotency::idempotency))
             .wrap(from_fn(problems))

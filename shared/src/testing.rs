@@ -47,6 +47,7 @@ impl TestDb {
     }
 
     /// Both backends, the PostgreSQL one only when a server answers.
+    #[allow(clippy::expect_used)] // test support: no temporary folder, no test
     pub fn both(name: &str) -> Vec<TestDb> {
         let mut v = vec![TestDb::sqlite(name).expect("temporary folder")];
         v.extend(TestDb::postgres(name));
@@ -56,10 +57,8 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let Some(admin) = &self.admin_url {
-            if let Ok(mut conn) = PgConnection::establish(admin) {
-                let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name));
-            }
+        if let Some(mut conn) = self.admin_url.as_deref().and_then(|a| PgConnection::establish(a).ok()) {
+            let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name));
         }
     }
 }

@@ -65,3 +65,22 @@ pub async fn start_all(plan: Plan) -> Result<Stack, StartError> {
     }
     Ok(Stack { services, peers })
 }
+
+/// The OpenAPI document of a service as committed under `openapi/`: pretty JSON, newline-ended.
+pub fn openapi_text(service: Service) -> Result<String, StartError> {
+    let doc = shared::server::openapi(&app(service));
+    let mut text = serde_json::to_string_pretty(&doc).map_err(|e| StartError::Other(e.to_string()))?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// Writes the four documents into `dir` (the command that keeps `openapi/` current).
+pub fn write_openapi(dir: &std::path::Path) -> Result<(), StartError> {
+    std::fs::create_dir_all(dir).map_err(|e| StartError::Other(format!("{}: {e}", dir.display())))?;
+    for s in Service::ALL {
+        let path = dir.join(format!("{}.json", s.name()));
+        std::fs::write(&path, openapi_text(s)?).map_err(|e| StartError::Other(format!("{}: {e}", path.display())))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}

@@ -21,6 +21,11 @@ struct Cli {
 enum Command {
     /// Applies pending migrations to the four databases, then exits.
     Migrate,
+    /// Writes the four OpenAPI documents (`<service>.json`) into a folder, then exits.
+    Openapi {
+        #[arg(long, default_value = "openapi")]
+        out: PathBuf,
+    },
 }
 
 fn database(data_dir: &std::path::Path, s: Service) -> String {
@@ -41,6 +46,15 @@ fn bind(s: Service) -> String {
 async fn main() -> ExitCode {
     shared::telemetry::init();
     let cli = Cli::parse();
+    if let Some(Command::Openapi { out }) = &cli.command {
+        return match stack::write_openapi(out) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("stack: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Some(Command::Migrate) = cli.command {
         for s in Service::ALL {
             let url = database(&cli.data_dir, s);

@@ -241,9 +241,17 @@ where
     }
 }
 
-/// Now, in UTC, as stored in timestamp columns.
+/// Now, in UTC, as stored in timestamp columns: to the microsecond, which is what PostgreSQL
+/// keeps, so that an answer and a later read of the same record agree.
 pub fn now() -> chrono::NaiveDateTime {
-    chrono::Utc::now().naive_utc()
+    now_utc().naive_utc()
+}
+
+/// Now, in UTC, to the microsecond.
+pub fn now_utc() -> chrono::DateTime<chrono::Utc> {
+    use chrono::{DurationRound, TimeDelta};
+    let t = chrono::Utc::now();
+    t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
 }
 
 /// Makes sure a counter row keyed by `key` exists in `table` (columns `key_column`, plus the

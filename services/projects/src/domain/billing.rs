@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use shared::db::DbConn;
 use shared::ids::{InvoiceId, SaleLineId};
 
-use super::{Error, Result};
+use super::{Error, Result, check_period};
 use crate::store;
 
 #[derive(Debug, Clone)]
@@ -32,11 +32,7 @@ pub fn claim(conn: &mut DbConn, c: Claim) -> Result<Vec<ClaimedLine>> {
     if c.sale_line_ids.is_empty() {
         return Err(Error::invalid("sale_line_ids", "must name at least one sale line"));
     }
-    if let (Some(f), Some(t)) = (c.date_from, c.date_to) {
-        if f > t {
-            return Err(Error::invalid("date_from", "must not be after date_to"));
-        }
-    }
+    check_period(c.date_from, c.date_to)?;
     if !store::timesheets::is_claimed(conn, c.invoice_id)? {
         store::timesheets::stamp_unbilled(conn, c.invoice_id, &c.sale_line_ids, c.date_from, c.date_to)?;
     }

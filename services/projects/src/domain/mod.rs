@@ -17,3 +17,11 @@ pub fn check_text(checks: &mut Checks, field: &str, value: &str, max: usize) {
         checks.push(field, format!("must be at most {max} characters"));
     }
 }
+
+/// A period given by its two optional ends must not end before it starts.
+pub fn check_period(from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>) -> Result<()> {
+    match (from, to) {
+        (Some(f), Some(t)) if f > t => Err(Error::invalid("date_from", "must not be after date_to")),
+        _ => Ok(()),
+    }
+}

@@ -53,7 +53,7 @@ pub fn create(conn: &mut DbConn, new: NewProject) -> Result<Project> {
         customer_id: new.customer_id,
         sale_line_id: new.sale_line_id,
         allow_timesheets: new.allow_timesheets,
-        created_at: Utc::now(),
+        created_at: shared::db::now_utc(),
     };
     store::projects::insert(conn, &project)?;
     Ok(project)

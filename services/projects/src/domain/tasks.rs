@@ -76,7 +76,7 @@ pub fn create(conn: &mut DbConn, new: NewTask) -> Result<Task> {
         sale_line_id: new.sale_line_id.or(project.sale_line_id),
         allocated_hours: new.allocated_hours,
         effective_hours: Decimal::ZERO,
-        created_at: Utc::now(),
+        created_at: shared::db::now_utc(),
     };
     store::tasks::insert(conn, &task)?;
     Ok(task)

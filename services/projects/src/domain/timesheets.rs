@@ -6,7 +6,7 @@ use shared::ids::{InvoiceId, ProjectId, SaleLineId, TaskId, TicketId, TimesheetI
 use shared::page::{Page, PageRequest};
 
 use super::ledger::Deltas;
-use super::{Checks, Error, Result, check_text};
+use super::{Checks, Error, Result, check_period, check_text};
 use crate::store;
 
 /// Most hours one timesheet may hold: one day.
@@ -120,7 +120,7 @@ pub fn log(conn: &mut DbConn, cmd: LogTime, created_by: Option<String>) -> Resul
     check_entry(&mut checks, Some(&cmd.employee), Some(cmd.hours), cmd.description.as_deref());
     checks.finish()?;
     let (project_id, sale_line_id) = place(conn, cmd.project_id, cmd.task_id, cmd.sale_line_id.map(Some))?;
-    let now = Utc::now();
+    let now = shared::db::now_utc();
     let sheet = Timesheet {
         id: TimesheetId::new(),
         date: cmd.date.unwrap_or_else(|| now.date_naive()),
@@ -213,11 +213,7 @@ pub fn delete(conn: &mut DbConn, id: TimesheetId) -> Result<()> {
 }
 
 pub fn list(conn: &mut DbConn, filter: &TimesheetFilter, page: PageRequest) -> Result<Page<Timesheet>> {
-    if let (Some(from), Some(to)) = (filter.date_from, filter.date_to) {
-        if from > to {
-            return Err(Error::invalid("date_from", "must not be after date_to"));
-        }
-    }
+    check_period(filter.date_from, filter.date_to)?;
     let rows = store::timesheets::list(conn, filter, page)?;
     Ok(page.page(rows, |t| t.id.0, |t| t))
 }

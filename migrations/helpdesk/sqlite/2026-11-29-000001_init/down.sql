@@ -1,0 +1,5 @@
+DROP TABLE idempotency_keys;
+DROP TABLE outbox;
+DROP TABLE tickets;
+DROP TABLE sequences;
+DROP TABLE teams;

@@ -1,0 +1,156 @@
+use actix_web::{HttpResponse, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shared::extract::Body;
+use shared::ids::{ProjectId, TeamId};
+use shared::page::{Page, PageRequest};
+use shared::problem::{ApiError, Problem};
+use shared::respond::{created, ok};
+use shared::server::Ctx;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::domain::teams::{self, NewTeam, Team, TeamChanges};
+
+/// A helpdesk team: who answers tickets, and how their time is counted.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TeamDto {
+    pub id: TeamId,
+    /// Display name.
+    #[schema(example = "Customer Care")]
+    pub name: String,
+    /// "Timesheet on Ticket": time may be logged on the team's tickets.
+    pub use_timesheets: bool,
+    /// "Time Reinvoicing": tickets count their time on a sale line of their customer (needs
+    /// `use_timesheets`).
+    pub use_time_reinvoicing: bool,
+    /// The project (projects service) that ticket time goes to when the ticket has no task.
+    pub project_id: Option<ProjectId>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Team> for TeamDto {
+    fn from(t: Team) -> Self {
+        TeamDto {
+            id: t.id,
+            name: t.name,
+            use_timesheets: t.use_timesheets,
+            use_time_reinvoicing: t.use_time_reinvoicing,
+            project_id: t.project_id,
+            created_at: t.created_at,
+        }
+    }
+}
+
+/// A new team. With `use_timesheets` and no `project_id`, a project named after the team is
+/// created in the projects service.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTeam {
+    #[schema(example = "Customer Care")]
+    pub name: String,
+    /// Default false.
+    pub use_timesheets: Option<bool>,
+    /// Default false; needs `use_timesheets`.
+    pub use_time_reinvoicing: Option<bool>,
+    /// An existing project (projects service) for the team's ticket time.
+    pub project_id: Option<ProjectId>,
+}
+
+/// Changes to a team; absent fields stay, `null` clears. A team left with `use_timesheets`
+/// and no project gets a new project named after it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTeam {
+    pub name: Option<String>,
+    pub use_timesheets: Option<bool>,
+    /// Needs `use_timesheets` on the resulting team.
+    pub use_time_reinvoicing: Option<bool>,
+    #[serde(default, deserialize_with = "shared::error::patch")]
+    #[schema(value_type = Option<ProjectId>)]
+    pub project_id: Option<Option<ProjectId>>,
+}
+
+/// Paging for the team list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TeamQuery {
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Create a team.
+#[utoipa::path(tag = "teams", operation_id = "create_team", request_body = CreateTeam,
+    responses((status = 201, body = TeamDto), (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "projects is unreachable; nothing was changed", body = Problem, content_type = "application/problem+json")))]
+#[post("/teams")]
+#[tracing::instrument(skip_all)]
+pub async fn create_team(
+    ctx: web::Data<Ctx>,
+    body: Body<CreateTeam>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let new = NewTeam {
+        name: b.name,
+        use_timesheets: b.use_timesheets.unwrap_or(false),
+        use_time_reinvoicing: b.use_time_reinvoicing.unwrap_or(false),
+        project_id: b.project_id,
+    };
+    let t = teams::create(&ctx, new).await?;
+    Ok(created(format!("/api/v1/teams/{}", t.id), TeamDto::from(t)))
+}
+
+/// List teams, newest first.
+#[utoipa::path(tag = "teams", operation_id = "list_teams", params(TeamQuery), responses((status = 200, body = Page<TeamDto>)))]
+#[get("/teams")]
+#[tracing::instrument(skip_all)]
+pub async fn list_teams(
+    ctx: web::Data<Ctx>,
+    q: web::Query<TeamQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let list = teams::list(&ctx, page).await?;
+    Ok(ok(Page {
+        items: list.items.into_iter().map(TeamDto::from).collect(),
+        next_cursor: list.next_cursor,
+    }))
+}
+
+/// Get a team.
+#[utoipa::path(tag = "teams", operation_id = "get_team", params(("id" = TeamId, Path)),
+    responses((status = 200, body = TeamDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[get("/teams/{id}")]
+#[tracing::instrument(skip_all, fields(team = %id))]
+pub async fn get_team(
+    ctx: web::Data<Ctx>,
+    id: web::Path<TeamId>,
+) -> Result<HttpResponse, ApiError> {
+    let t = teams::get(&ctx, id.into_inner()).await?;
+    Ok(ok(TeamDto::from(t)))
+}
+
+/// Change a team.
+#[utoipa::path(tag = "teams", operation_id = "update_team", params(("id" = TeamId, Path)), request_body = UpdateTeam,
+    responses((status = 200, body = TeamDto), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "projects is unreachable; nothing was changed", body = Problem, content_type = "application/problem+json")))]
+#[patch("/teams/{id}")]
+#[tracing::instrument(skip_all, fields(team = %id))]
+pub async fn update_team(
+    ctx: web::Data<Ctx>,
+    id: web::Path<TeamId>,
+    body: Body<UpdateTeam>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, b) = (id.into_inner(), body.0);
+    let changes = TeamChanges {
+        name: b.name,
+        use_timesheets: b.use_timesheets,
+        use_time_reinvoicing: b.use_time_reinvoicing,
+        project_id: b.project_id,
+    };
+    let t = teams::update(&ctx, id, changes).await?;
+    Ok(ok(TeamDto::from(t)))
+}

@@ -1,0 +1,125 @@
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use shared::Dec2;
+use shared::extract::{Body, idempotency_key};
+use shared::ids::{InvoiceId, ProjectId, SaleLineId, TaskId, TicketId, TimesheetId};
+use shared::page::{Page, PageRequest};
+use shared::problem::{ApiError, Problem};
+use shared::respond::{created, ok};
+use shared::server::Ctx;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::domain::time::{self, LogTime};
+
+/// A timesheet of the projects service, as it answers (documented here; passed through as
+/// projects sent it).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketTimesheetDto {
+    pub id: TimesheetId,
+    #[schema(example = "2026-11-29")]
+    pub date: NaiveDate,
+    #[schema(example = "Marc Demo")]
+    pub employee: String,
+    pub description: Option<String>,
+    /// More than 0, at most 24.
+    pub hours: Dec2,
+    pub project_id: ProjectId,
+    pub task_id: Option<TaskId>,
+    pub ticket_id: Option<TicketId>,
+    /// The sale line these hours count on; null when not billable.
+    pub sale_line_id: Option<SaleLineId>,
+    /// The invoice that billed this time.
+    pub invoice_id: Option<InvoiceId>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Time spent on a ticket.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogTicketTime {
+    #[schema(example = "Marc Demo")]
+    pub employee: String,
+    /// More than 0, at most 24, at most 2 decimals.
+    pub hours: Dec2,
+    /// Default today (UTC).
+    pub date: Option<NaiveDate>,
+    pub description: Option<String>,
+}
+
+/// Paging for a ticket's timesheets.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TicketTimeQuery {
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Record time on a ticket: a timesheet in projects with this ticket, its task (or the team's
+/// project) and its sale line.
+#[utoipa::path(tag = "tickets", operation_id = "log_ticket_time", params(("id" = TicketId, Path)), request_body = LogTicketTime,
+    responses((status = 201, body = TicketTimesheetDto), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the ticket's team does not use timesheets", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "projects is unreachable; nothing was recorded", body = Problem, content_type = "application/problem+json")))]
+#[post("/tickets/{id}/timesheets")]
+#[tracing::instrument(skip_all, fields(ticket = %id))]
+pub async fn log_ticket_time(
+    ctx: web::Data<Ctx>,
+    req: HttpRequest,
+    id: web::Path<TicketId>,
+    body: Body<LogTicketTime>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, b) = (id.into_inner(), body.0);
+    let cmd = LogTime {
+        employee: b.employee,
+        hours: b.hours.0,
+        date: b.date,
+        description: b.description,
+    };
+    let sheet = time::log(&ctx, id, cmd, idempotency_key(&req).as_deref()).await?;
+    let sheet_id = sheet
+        .get("id")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    Ok(created(
+        format!("/api/v1/tickets/{id}/timesheets/{sheet_id}"),
+        sheet,
+    ))
+}
+
+/// List a ticket's timesheets, newest first.
+#[utoipa::path(tag = "tickets", operation_id = "list_ticket_time", params(("id" = TicketId, Path), TicketTimeQuery),
+    responses((status = 200, body = Page<TicketTimesheetDto>), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "projects is unreachable", body = Problem, content_type = "application/problem+json")))]
+#[get("/tickets/{id}/timesheets")]
+#[tracing::instrument(skip_all, fields(ticket = %id))]
+pub async fn list_ticket_time(
+    ctx: web::Data<Ctx>,
+    id: web::Path<TicketId>,
+    q: web::Query<TicketTimeQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let list = time::list(&ctx, id.into_inner(), page).await?;
+    Ok(ok(list))
+}
+
+/// Get one timesheet of a ticket.
+#[utoipa::path(tag = "tickets", operation_id = "get_ticket_time", params(("id" = TicketId, Path), ("timesheet_id" = TimesheetId, Path)),
+    responses((status = 200, body = TicketTimesheetDto), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "projects is unreachable", body = Problem, content_type = "application/problem+json")))]
+#[get("/tickets/{id}/timesheets/{timesheet_id}")]
+#[tracing::instrument(skip_all, fields(ticket = %path.0))]
+pub async fn get_ticket_time(
+    ctx: web::Data<Ctx>,
+    path: web::Path<(TicketId, TimesheetId)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, sheet) = path.into_inner();
+    let s = time::get(&ctx, id, sheet).await?;
+    Ok(ok(s))
+}

@@ -1,0 +1,65 @@
+//! Helpdesk's business rules and use cases. No HTTP framework and no SQL here: store work
+//! runs through the service's `Db`, peer questions through `crate::peers`, and no peer call
+//! is ever made inside a database transaction.
+
+pub mod teams;
+pub mod tickets;
+pub mod time;
+
+use shared::peer::PeerError;
+use shared::problem::FieldError;
+
+pub use shared::error::{Checks, Error, Result};
+
+/// Checks a required name-like text: non-empty after trimming, at most `max` characters.
+pub fn check_text(checks: &mut Checks, field: &str, value: &str, max: usize) {
+    if value.trim().is_empty() {
+        checks.push(field, "must not be empty");
+    } else if value.chars().count() > max {
+        checks.push(field, format!("must be at most {max} characters"));
+    }
+}
+
+/// Checks an optional long text.
+pub fn check_description(checks: &mut Checks, value: Option<&str>) {
+    if value.is_some_and(|d| d.chars().count() > 10_000) {
+        checks.push("description", "must be at most 10000 characters");
+    }
+}
+
+/// A peer's 422 about what we sent on the caller's behalf, passed on with its field names;
+/// any other failure stays a peer failure (unreachable: 503).
+pub fn peer_rejection(e: PeerError) -> Error {
+    match e {
+        PeerError::Rejected {
+            peer,
+            status: 422,
+            body,
+        } => {
+            let errors: Vec<FieldError> = body
+                .get("errors")
+                .and_then(|e| e.as_array())
+                .map(|list| {
+                    list.iter()
+                        .filter_map(|e| {
+                            Some(FieldError::new(
+                                e.get("field")?.as_str()?,
+                                e.get("message")?.as_str()?,
+                            ))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if errors.is_empty() {
+                let detail = body
+                    .get("detail")
+                    .and_then(|d| d.as_str())
+                    .unwrap_or("rejected");
+                Error::invalid(peer.name(), detail)
+            } else {
+                Error::Invalid(errors)
+            }
+        }
+        other => Error::Peer(other),
+    }
+}

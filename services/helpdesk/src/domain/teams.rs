@@ -1,0 +1,134 @@
+use chrono::{DateTime, Utc};
+use shared::db::DbConn;
+use shared::ids::{ProjectId, TeamId};
+use shared::page::{Page, PageRequest};
+use shared::server::Ctx;
+
+use super::{Checks, Error, Result, check_text};
+use crate::{peers, store};
+
+#[derive(Debug, Clone)]
+pub struct Team {
+    pub id: TeamId,
+    pub name: String,
+    /// "Timesheet on Ticket": time may be logged on the team's tickets.
+    pub use_timesheets: bool,
+    /// "Time Reinvoicing": tickets count their time on a customer's sale line.
+    pub use_time_reinvoicing: bool,
+    /// The project that ticket time goes to when the ticket has no task.
+    pub project_id: Option<ProjectId>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTeam {
+    pub name: String,
+    pub use_timesheets: bool,
+    pub use_time_reinvoicing: bool,
+    pub project_id: Option<ProjectId>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TeamChanges {
+    pub name: Option<String>,
+    pub use_timesheets: Option<bool>,
+    pub use_time_reinvoicing: Option<bool>,
+    pub project_id: Option<Option<ProjectId>>,
+}
+
+fn check_flags(checks: &mut Checks, team: &Team) {
+    if team.use_time_reinvoicing && !team.use_timesheets {
+        checks.push("use_time_reinvoicing", "needs use_timesheets");
+    }
+}
+
+/// A project named by the caller must exist in projects.
+async fn check_project(ctx: &Ctx, id: ProjectId) -> Result<()> {
+    match peers::project(&ctx.peers, id).await? {
+        Some(_) => Ok(()),
+        None => Err(Error::unknown("project_id", "project", id.0)),
+    }
+}
+
+/// A team with timesheets needs a project for its tickets' time: one named after the team is
+/// created in projects, before the team is written, so that a failure changes nothing here.
+async fn ensure_project(ctx: &Ctx, team: &mut Team) -> Result<()> {
+    if team.use_timesheets && team.project_id.is_none() {
+        let project = peers::create_project(&ctx.peers, ProjectId::new(), &team.name).await?;
+        team.project_id = Some(ProjectId(project.id));
+    }
+    Ok(())
+}
+
+pub async fn create(ctx: &Ctx, new: NewTeam) -> Result<Team> {
+    let mut team = Team {
+        id: TeamId::new(),
+        name: new.name.trim().to_owned(),
+        use_timesheets: new.use_timesheets,
+        use_time_reinvoicing: new.use_time_reinvoicing,
+        project_id: new.project_id,
+        created_at: Utc::now(),
+    };
+    let mut checks = Checks::new();
+    check_text(&mut checks, "name", &new.name, 200);
+    check_flags(&mut checks, &team);
+    checks.finish()?;
+    if let Some(p) = new.project_id {
+        check_project(ctx, p).await?;
+    }
+    ensure_project(ctx, &mut team).await?;
+    ctx.db
+        .write(move |c| {
+            store::teams::insert(c, &team)?;
+            Ok(team)
+        })
+        .await
+}
+
+/// Changes a team. A team left with timesheets on and no project gets a new one.
+pub async fn update(ctx: &Ctx, id: TeamId, changes: TeamChanges) -> Result<Team> {
+    let mut team = get(ctx, id).await?;
+    let mut checks = Checks::new();
+    if let Some(name) = &changes.name {
+        check_text(&mut checks, "name", name, 200);
+        team.name = name.trim().to_owned();
+    }
+    if let Some(t) = changes.use_timesheets {
+        team.use_timesheets = t;
+    }
+    if let Some(r) = changes.use_time_reinvoicing {
+        team.use_time_reinvoicing = r;
+    }
+    if let Some(p) = changes.project_id {
+        team.project_id = p;
+    }
+    check_flags(&mut checks, &team);
+    checks.finish()?;
+    if let Some(Some(p)) = changes.project_id {
+        check_project(ctx, p).await?;
+    }
+    ensure_project(ctx, &mut team).await?;
+    ctx.db
+        .write(move |c| {
+            find(c, id)?;
+            store::teams::update(c, &team)?;
+            Ok(team)
+        })
+        .await
+}
+
+pub fn find(conn: &mut DbConn, id: TeamId) -> Result<Team> {
+    store::teams::find(conn, id)?.ok_or_else(|| Error::not_found("team", id))
+}
+
+pub async fn get(ctx: &Ctx, id: TeamId) -> Result<Team> {
+    ctx.db.run(move |c| find(c, id)).await
+}
+
+pub async fn list(ctx: &Ctx, page: PageRequest) -> Result<Page<Team>> {
+    let rows = ctx
+        .db
+        .run(move |c| Ok::<_, Error>(store::teams::list(c, page)?))
+        .await?;
+    Ok(page.page(rows, |t| t.id.0, |t| t))
+}

@@ -1,0 +1,128 @@
+//! Time on tickets. It is not kept here: each entry becomes a timesheet in projects, created
+//! synchronously, so that when projects is down the caller is told (503) and nothing is
+//! recorded anywhere, rather than time being lost silently.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use shared::Dec2;
+use shared::contracts::NewTimesheet;
+use shared::decimal::check_decimal;
+use shared::ids::{TicketId, TimesheetId};
+use shared::page::PageRequest;
+use shared::server::Ctx;
+use uuid::Uuid;
+
+use super::{Checks, Error, Result, check_description, check_text, peer_rejection, teams, tickets};
+use crate::peers;
+
+/// Most hours one entry may hold: one day (as projects holds too).
+pub const MAX_HOURS: Decimal = Decimal::from_parts(24, 0, 0, false, 0);
+
+/// Longest `Idempotency-Key` a peer accepts.
+const MAX_KEY: usize = 255;
+
+#[derive(Debug, Clone)]
+pub struct LogTime {
+    pub employee: String,
+    pub hours: Decimal,
+    pub date: Option<NaiveDate>,
+    pub description: Option<String>,
+}
+
+/// The key projects sees: the caller's, scoped to the ticket (so one key on two tickets is
+/// two entries), or a fresh one.
+fn projects_key(ticket: TicketId, caller_key: Option<&str>) -> String {
+    match caller_key {
+        Some(k) if ticket.to_string().len() + 1 + k.len() <= MAX_KEY => format!("{ticket}:{k}"),
+        Some(k) => format!("{ticket}:{}", Uuid::new_v5(&ticket.0, k.as_bytes())),
+        None => Uuid::now_v7().to_string(),
+    }
+}
+
+/// Records time on a ticket as a timesheet in projects, on the ticket's task (or the team's
+/// project) and sale line; answers the timesheet as projects sent it.
+pub async fn log(
+    ctx: &Ctx,
+    id: TicketId,
+    cmd: LogTime,
+    caller_key: Option<&str>,
+) -> Result<serde_json::Value> {
+    let ticket = tickets::load(ctx, id).await?;
+    let team = teams::get(ctx, ticket.team_id).await?;
+    if !team.use_timesheets {
+        return Err(Error::conflict(
+            "timesheets_disabled",
+            format!("team {} does not use timesheets on tickets", team.id),
+        ));
+    }
+    let mut checks = Checks::new();
+    check_text(&mut checks, "employee", &cmd.employee, 200);
+    check_decimal(&mut checks, "hours", cmd.hours, true, Some(MAX_HOURS));
+    check_description(&mut checks, cmd.description.as_deref());
+    checks.finish()?;
+    let project_id = match (ticket.task_id, team.project_id) {
+        (Some(_), _) => None,
+        (None, Some(p)) => Some(p.0),
+        (None, None) => {
+            return Err(Error::conflict(
+                "team_without_project",
+                format!("team {} has no project for ticket time", team.id),
+            ));
+        }
+    };
+    let body = NewTimesheet {
+        employee: cmd.employee.trim().to_owned(),
+        hours: Dec2(cmd.hours),
+        date: cmd.date,
+        description: cmd.description,
+        project_id,
+        task_id: ticket.task_id.map(|t| t.0),
+        ticket_id: Some(ticket.id.0),
+        sale_line_id: ticket.sale_line_id.map(|l| l.0),
+    };
+    peers::log_time(&ctx.peers, &body, &projects_key(id, caller_key))
+        .await
+        .map_err(peer_rejection)
+}
+
+/// A page of the ticket's timesheets, as projects sent it.
+pub async fn list(ctx: &Ctx, id: TicketId, page: PageRequest) -> Result<serde_json::Value> {
+    tickets::load(ctx, id).await?;
+    let cursor = page.before.map(|c| c.to_string());
+    peers::timesheet_page(&ctx.peers, id, page.limit, cursor.as_deref())
+        .await
+        .map_err(peer_rejection)
+}
+
+/// One timesheet of the ticket; 404 when it is not this ticket's.
+pub async fn get(ctx: &Ctx, id: TicketId, timesheet: TimesheetId) -> Result<serde_json::Value> {
+    tickets::load(ctx, id).await?;
+    let sheet = peers::timesheet(&ctx.peers, timesheet).await?;
+    match sheet {
+        Some(s) if s.get("ticket_id").and_then(|t| t.as_str()) == Some(id.to_string().as_str()) => {
+            Ok(s)
+        }
+        _ => Err(Error::not_found("timesheet of this ticket", timesheet)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_sent_to_projects_is_scoped_to_the_ticket_and_never_too_long() {
+        let (a, b) = (TicketId::new(), TicketId::new());
+        assert_eq!(projects_key(a, Some("k1")), format!("{a}:k1"));
+        assert_ne!(projects_key(a, Some("k1")), projects_key(b, Some("k1")));
+        let long = "x".repeat(255);
+        let key = projects_key(a, Some(&long));
+        assert!(key.len() <= MAX_KEY);
+        assert_eq!(
+            key,
+            projects_key(a, Some(&long)),
+            "the same caller key maps to the same key"
+        );
+        assert_ne!(projects_key(a, None), projects_key(a, None));
+    }
+}

@@ -1,0 +1,426 @@
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use shared::Dec2;
+use shared::db::StoreError;
+use shared::error::Error;
+use shared::extract::{Body, OptionalBody};
+use shared::ids::{CustomerId, InvoiceId, InvoiceLineId, OrderId, SaleLineId};
+use shared::page::{Page, PageRequest};
+use shared::problem::{ApiError, Problem};
+use shared::respond::{created, ok};
+use shared::server::Ctx;
+use utoipa::{IntoParams, ToSchema};
+
+use super::FLUSH_WAIT;
+use crate::domain::invoices::{
+    self, Invoice, InvoiceFilter, InvoiceLine, Kind, NewInvoice, NewLine, PaymentState, State,
+};
+use crate::domain::lifecycle::{self, CreditLine};
+
+/// `invoice` or `credit_note`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KindDto {
+    Invoice,
+    CreditNote,
+}
+
+/// `draft` (no number yet, still counts as invoiced), `posted` (numbered) or `cancelled`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StateDto {
+    Draft,
+    Posted,
+    Cancelled,
+}
+
+/// `not_paid`, `partial` or `paid`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStateDto {
+    NotPaid,
+    Partial,
+    Paid,
+}
+
+impl From<Kind> for KindDto {
+    fn from(k: Kind) -> Self {
+        match k {
+            Kind::Invoice => KindDto::Invoice,
+            Kind::CreditNote => KindDto::CreditNote,
+        }
+    }
+}
+
+impl From<KindDto> for Kind {
+    fn from(k: KindDto) -> Self {
+        match k {
+            KindDto::Invoice => Kind::Invoice,
+            KindDto::CreditNote => Kind::CreditNote,
+        }
+    }
+}
+
+impl From<State> for StateDto {
+    fn from(s: State) -> Self {
+        match s {
+            State::Draft => StateDto::Draft,
+            State::Posted => StateDto::Posted,
+            State::Cancelled => StateDto::Cancelled,
+        }
+    }
+}
+
+impl From<StateDto> for State {
+    fn from(s: StateDto) -> Self {
+        match s {
+            StateDto::Draft => State::Draft,
+            StateDto::Posted => State::Posted,
+            StateDto::Cancelled => State::Cancelled,
+        }
+    }
+}
+
+impl From<PaymentState> for PaymentStateDto {
+    fn from(s: PaymentState) -> Self {
+        match s {
+            PaymentState::NotPaid => PaymentStateDto::NotPaid,
+            PaymentState::Partial => PaymentStateDto::Partial,
+            PaymentState::Paid => PaymentStateDto::Paid,
+        }
+    }
+}
+
+/// One line of an invoice or credit note.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoiceLineDto {
+    pub id: InvoiceLineId,
+    /// The sale order line this line bills (or, on a credit note, credits).
+    pub sale_line_id: Option<SaleLineId>,
+    #[schema(example = "Support hours (prepaid)")]
+    pub description: String,
+    /// In the line's uom.
+    pub quantity: Dec2,
+    #[schema(example = "hour")]
+    pub uom: String,
+    pub unit_price: Dec2,
+    /// Percent.
+    pub discount: Dec2,
+    /// Percent.
+    pub tax_rate: Dec2,
+    /// quantity × unit_price × (1 − discount/100), rounded half up to cents.
+    pub price_subtotal: Dec2,
+    /// price_subtotal × tax_rate/100, rounded half up to cents.
+    pub price_tax: Dec2,
+    pub price_total: Dec2,
+    /// The line bills timesheets claimed for this invoice: credited whole or not at all, and
+    /// cancelling or crediting it releases them.
+    pub bills_timesheets: bool,
+}
+
+impl From<InvoiceLine> for InvoiceLineDto {
+    fn from(l: InvoiceLine) -> Self {
+        InvoiceLineDto {
+            id: l.id,
+            sale_line_id: l.sale_line_id,
+            description: l.description,
+            quantity: l.quantity.into(),
+            uom: l.uom,
+            unit_price: l.unit_price.into(),
+            discount: l.discount.into(),
+            tax_rate: l.tax_rate.into(),
+            price_subtotal: l.price_subtotal.into(),
+            price_tax: l.price_tax.into(),
+            price_total: l.price_total.into(),
+            bills_timesheets: l.bills_timesheets,
+        }
+    }
+}
+
+/// An invoice or a credit note.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoiceDto {
+    pub id: InvoiceId,
+    /// Null while draft; `INV/2026/00001` once posted (credit notes `RINV/2026/00001`),
+    /// gap-free per kind and year of `invoice_date`.
+    #[schema(example = "INV/2026/00001")]
+    pub number: Option<String>,
+    pub kind: KindDto,
+    pub state: StateDto,
+    pub customer_id: CustomerId,
+    pub sale_order_id: Option<OrderId>,
+    #[schema(example = "2026-11-29")]
+    pub invoice_date: NaiveDate,
+    #[schema(example = "EUR")]
+    pub currency: String,
+    pub lines: Vec<InvoiceLineDto>,
+    /// Sum of the lines' subtotals.
+    pub amount_untaxed: Dec2,
+    /// Sum of the lines' taxes.
+    pub amount_tax: Dec2,
+    pub amount_total: Dec2,
+    /// What is still to be paid.
+    pub amount_residual: Dec2,
+    pub payment_state: PaymentStateDto,
+    /// On a credit note: the invoice it reverses.
+    pub reversed_invoice_id: Option<InvoiceId>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Invoice> for InvoiceDto {
+    fn from(i: Invoice) -> Self {
+        InvoiceDto {
+            id: i.id,
+            number: i.number,
+            kind: i.kind.into(),
+            state: i.state.into(),
+            customer_id: i.customer_id,
+            sale_order_id: i.sale_order_id,
+            invoice_date: i.invoice_date,
+            currency: i.currency,
+            lines: i.lines.into_iter().map(InvoiceLineDto::from).collect(),
+            amount_untaxed: i.amount_untaxed.into(),
+            amount_tax: i.amount_tax.into(),
+            amount_total: i.amount_total.into(),
+            amount_residual: i.amount_residual.into(),
+            payment_state: i.payment_state.into(),
+            reversed_invoice_id: i.reversed_invoice_id,
+            created_at: i.created_at,
+        }
+    }
+}
+
+/// A line to invoice.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInvoiceLine {
+    /// The sale order line billed; its invoiced quantity follows this line.
+    pub sale_line_id: Option<SaleLineId>,
+    #[schema(example = "Support hours (prepaid)")]
+    pub description: String,
+    /// More than 0.
+    pub quantity: Dec2,
+    /// Default `unit`.
+    #[schema(example = "hour")]
+    pub uom: Option<String>,
+    /// Not negative.
+    pub unit_price: Dec2,
+    /// Percent, 0 to 100, default 0.
+    pub discount: Option<Dec2>,
+    /// Percent, not negative, default 0.
+    pub tax_rate: Option<Dec2>,
+    /// The line bills timesheets claimed for this invoice (needs `sale_line_id`); default false.
+    #[serde(default)]
+    pub bills_timesheets: bool,
+}
+
+/// A new draft invoice.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInvoice {
+    /// Optional id chosen by the caller; a repeat with the same id answers the same invoice.
+    pub id: Option<InvoiceId>,
+    pub customer_id: CustomerId,
+    pub sale_order_id: Option<OrderId>,
+    /// Default today (UTC).
+    pub invoice_date: Option<NaiveDate>,
+    /// ISO 4217 code, default `EUR`.
+    #[schema(example = "EUR")]
+    pub currency: Option<String>,
+    /// At least one.
+    pub lines: Vec<CreateInvoiceLine>,
+}
+
+/// A quantity of one sale line to credit.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreditNoteLine {
+    /// A sale line billed on the invoice.
+    pub sale_line_id: SaleLineId,
+    /// More than 0, at most what remains uncredited of that line; a line that bills
+    /// timesheets is credited whole or not at all.
+    pub quantity: Dec2,
+}
+
+/// What to credit. No body (or no `lines`) credits all that is not credited yet.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCreditNote {
+    pub lines: Option<Vec<CreditNoteLine>>,
+}
+
+/// Filters and paging for the invoice list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InvoiceQuery {
+    pub customer_id: Option<CustomerId>,
+    pub sale_order_id: Option<OrderId>,
+    #[param(inline)]
+    pub state: Option<StateDto>,
+    #[param(inline)]
+    pub kind: Option<KindDto>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Create a draft invoice. Its lines count at once on their sale lines' invoiced quantity.
+#[utoipa::path(tag = "invoices", operation_id = "create_invoice", request_body = CreateInvoice,
+    responses((status = 201, body = InvoiceDto), (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/invoices")]
+#[tracing::instrument(skip_all)]
+pub async fn create_invoice(
+    ctx: web::Data<Ctx>,
+    body: Body<CreateInvoice>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let chosen = b.id;
+    let new = NewInvoice {
+        id: b.id,
+        customer_id: b.customer_id,
+        sale_order_id: b.sale_order_id,
+        invoice_date: b.invoice_date,
+        currency: b.currency,
+        lines: b.lines.into_iter().map(NewLine::from).collect(),
+    };
+    let i = match (
+        ctx.db.write(move |c| invoices::create(c, new)).await,
+        chosen,
+    ) {
+        // A concurrent request with the same id won the insert: answer its invoice.
+        (Err(Error::Store(StoreError::Conflict(_))), Some(id)) => {
+            ctx.db.run(move |c| invoices::get(c, id)).await?
+        }
+        (result, _) => result?,
+    };
+    ctx.outbox.flush(FLUSH_WAIT).await;
+    Ok(created(
+        format!("/api/v1/invoices/{}", i.id),
+        InvoiceDto::from(i),
+    ))
+}
+
+impl From<CreateInvoiceLine> for NewLine {
+    fn from(l: CreateInvoiceLine) -> Self {
+        NewLine {
+            sale_line_id: l.sale_line_id,
+            description: l.description,
+            quantity: l.quantity.0,
+            uom: l.uom.unwrap_or_else(|| "unit".to_owned()),
+            unit_price: l.unit_price.0,
+            discount: l.discount.unwrap_or_default().0,
+            tax_rate: l.tax_rate.unwrap_or_default().0,
+            bills_timesheets: l.bills_timesheets,
+        }
+    }
+}
+
+/// List invoices and credit notes, newest first.
+#[utoipa::path(tag = "invoices", operation_id = "list_invoices", params(InvoiceQuery),
+    responses((status = 200, body = Page<InvoiceDto>)))]
+#[get("/invoices")]
+pub async fn list_invoices(
+    ctx: web::Data<Ctx>,
+    q: web::Query<InvoiceQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let filter = InvoiceFilter {
+        customer_id: q.customer_id,
+        sale_order_id: q.sale_order_id,
+        state: q.state.map(Into::into),
+        kind: q.kind.map(Into::into),
+    };
+    let list = ctx
+        .db
+        .run(move |c| invoices::list(c, &filter, page))
+        .await?;
+    Ok(ok(Page {
+        items: list.items.into_iter().map(InvoiceDto::from).collect(),
+        next_cursor: list.next_cursor,
+    }))
+}
+
+/// Get an invoice or credit note.
+#[utoipa::path(tag = "invoices", operation_id = "get_invoice", params(("id" = InvoiceId, Path)),
+    responses((status = 200, body = InvoiceDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[get("/invoices/{id}")]
+pub async fn get_invoice(
+    ctx: web::Data<Ctx>,
+    id: web::Path<InvoiceId>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let i = ctx.db.run(move |c| invoices::get(c, id)).await?;
+    Ok(ok(InvoiceDto::from(i)))
+}
+
+/// Post a draft: it gets its number. Posting a credit note releases the timesheets billed on
+/// the lines it credits (409 unless draft).
+#[utoipa::path(tag = "invoices", operation_id = "post_invoice", params(("id" = InvoiceId, Path)),
+    responses((status = 200, body = InvoiceDto), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json")))]
+#[post("/invoices/{id}/post")]
+#[tracing::instrument(skip_all, fields(invoice = %id))]
+pub async fn post_invoice(
+    ctx: web::Data<Ctx>,
+    id: web::Path<InvoiceId>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let i = ctx.db.write(move |c| lifecycle::post(c, id)).await?;
+    ctx.outbox.flush(FLUSH_WAIT).await;
+    Ok(ok(InvoiceDto::from(i)))
+}
+
+/// Cancel a draft, or a posted invoice with no payment (409 otherwise). Its quantities stop
+/// counting as invoiced and the timesheets it billed are released.
+#[utoipa::path(tag = "invoices", operation_id = "cancel_invoice", params(("id" = InvoiceId, Path)),
+    responses((status = 200, body = InvoiceDto), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json")))]
+#[post("/invoices/{id}/cancel")]
+#[tracing::instrument(skip_all, fields(invoice = %id))]
+pub async fn cancel_invoice(
+    ctx: web::Data<Ctx>,
+    id: web::Path<InvoiceId>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let i = ctx.db.write(move |c| lifecycle::cancel(c, id)).await?;
+    ctx.outbox.flush(FLUSH_WAIT).await;
+    Ok(ok(InvoiceDto::from(i)))
+}
+
+/// Create a draft credit note for a posted invoice: for all of it that is not credited yet,
+/// or for the given quantities per sale line (409 unless posted).
+#[utoipa::path(tag = "invoices", operation_id = "create_credit_note", params(("id" = InvoiceId, Path)),
+    request_body(content = Option<CreateCreditNote>),
+    responses((status = 201, body = InvoiceDto), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/invoices/{id}/credit-notes")]
+#[tracing::instrument(skip_all, fields(invoice = %id))]
+pub async fn create_credit_note(
+    ctx: web::Data<Ctx>,
+    id: web::Path<InvoiceId>,
+    body: OptionalBody<CreateCreditNote>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let lines = body.0.and_then(|b| b.lines).map(|ls| {
+        ls.into_iter()
+            .map(|l| CreditLine {
+                sale_line_id: l.sale_line_id,
+                quantity: l.quantity.0,
+            })
+            .collect()
+    });
+    let note = ctx
+        .db
+        .write(move |c| lifecycle::credit(c, id, lines))
+        .await?;
+    ctx.outbox.flush(FLUSH_WAIT).await;
+    Ok(created(
+        format!("/api/v1/invoices/{}", note.id),
+        InvoiceDto::from(note),
+    ))
+}

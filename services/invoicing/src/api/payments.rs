@@ -1,0 +1,116 @@
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use shared::Dec2;
+use shared::extract::Body;
+use shared::ids::{InvoiceId, PaymentId};
+use shared::page::Page;
+use shared::problem::{ApiError, Problem};
+use shared::respond::{created, ok};
+use shared::server::Ctx;
+use utoipa::ToSchema;
+
+use super::invoices::PaymentStateDto;
+use crate::domain::payments::{self, NewPayment, Payment};
+
+/// Money received against a posted invoice (or paid out on a credit note).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentDto {
+    pub id: PaymentId,
+    pub invoice_id: InvoiceId,
+    pub amount: Dec2,
+    #[schema(example = "2026-11-29")]
+    pub date: NaiveDate,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Payment> for PaymentDto {
+    fn from(p: Payment) -> Self {
+        PaymentDto {
+            id: p.id,
+            invoice_id: p.invoice_id,
+            amount: p.amount.into(),
+            date: p.date,
+            created_at: p.created_at,
+        }
+    }
+}
+
+/// A recorded payment, with what it left due on its invoice.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentRecorded {
+    #[serde(flatten)]
+    pub payment: PaymentDto,
+    /// The invoice's residual after this payment.
+    pub invoice_amount_residual: Dec2,
+    /// The invoice's payment state after this payment.
+    pub invoice_payment_state: PaymentStateDto,
+}
+
+/// A payment to record.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePayment {
+    /// More than 0, at most the invoice's `amount_residual`.
+    pub amount: Dec2,
+    /// Default today (UTC).
+    pub date: Option<NaiveDate>,
+}
+
+/// Record a payment on a posted invoice (409 unless posted; 422 above the residual).
+#[utoipa::path(tag = "payments", operation_id = "create_payment", params(("id" = InvoiceId, Path)), request_body = CreatePayment,
+    responses((status = 201, body = PaymentRecorded), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/invoices/{id}/payments")]
+#[tracing::instrument(skip_all, fields(invoice = %id))]
+pub async fn create_payment(
+    ctx: web::Data<Ctx>,
+    id: web::Path<InvoiceId>,
+    body: Body<CreatePayment>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, b) = (id.into_inner(), body.0);
+    let new = NewPayment {
+        amount: b.amount.0,
+        date: b.date,
+    };
+    let (p, residual, state) = ctx.db.write(move |c| payments::pay(c, id, new)).await?;
+    let location = format!("/api/v1/invoices/{id}/payments/{}", p.id);
+    Ok(created(
+        location,
+        PaymentRecorded {
+            payment: p.into(),
+            invoice_amount_residual: residual.into(),
+            invoice_payment_state: state.into(),
+        },
+    ))
+}
+
+/// List an invoice's payments, newest first.
+#[utoipa::path(tag = "payments", operation_id = "list_payments", params(("id" = InvoiceId, Path)),
+    responses((status = 200, body = Page<PaymentDto>), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[get("/invoices/{id}/payments")]
+pub async fn list_payments(
+    ctx: web::Data<Ctx>,
+    id: web::Path<InvoiceId>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let list = ctx.db.run(move |c| payments::list(c, id)).await?;
+    Ok(ok(Page {
+        items: list.into_iter().map(PaymentDto::from).collect(),
+        next_cursor: None,
+    }))
+}
+
+/// Get one payment of an invoice.
+#[utoipa::path(tag = "payments", operation_id = "get_payment", params(("id" = InvoiceId, Path), ("payment_id" = PaymentId, Path)),
+    responses((status = 200, body = PaymentDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[get("/invoices/{id}/payments/{payment_id}")]
+pub async fn get_payment(
+    ctx: web::Data<Ctx>,
+    path: web::Path<(InvoiceId, PaymentId)>,
+) -> Result<HttpResponse, ApiError> {
+    let (invoice, id) = path.into_inner();
+    let p = ctx.db.run(move |c| payments::get(c, invoice, id)).await?;
+    Ok(ok(PaymentDto::from(p)))
+}

@@ -1,0 +1,80 @@
+//! Payments against posted invoices: each lowers the residual, never below zero.
+
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use rust_decimal::Decimal;
+use shared::db::DbConn;
+use shared::decimal::check_decimal;
+use shared::ids::{InvoiceId, PaymentId};
+
+use super::invoices::{self, MAX_AMOUNT, PaymentState, State};
+use super::{Checks, Error, Result};
+use crate::store;
+
+#[derive(Debug, Clone)]
+pub struct Payment {
+    pub id: PaymentId,
+    pub invoice_id: InvoiceId,
+    pub amount: Decimal,
+    pub date: NaiveDate,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPayment {
+    pub amount: Decimal,
+    /// Default today (UTC).
+    pub date: Option<NaiveDate>,
+}
+
+/// Records a payment on a posted invoice, at most its residual; returns the payment and the
+/// invoice's new residual and payment state.
+pub fn pay(
+    conn: &mut DbConn,
+    id: InvoiceId,
+    new: NewPayment,
+) -> Result<(Payment, Decimal, PaymentState)> {
+    let mut invoice = invoices::lock(conn, id)?;
+    if invoice.state != State::Posted {
+        return Err(Error::conflict(
+            "invoice_not_posted",
+            format!(
+                "invoice {id} is {}; only a posted invoice can be paid",
+                invoice.state.as_str()
+            ),
+        ));
+    }
+    let mut checks = Checks::new();
+    check_decimal(&mut checks, "amount", new.amount, true, Some(MAX_AMOUNT));
+    checks.finish()?;
+    if new.amount > invoice.amount_residual {
+        return Err(Error::invalid(
+            "amount",
+            format!(
+                "must be at most the amount still due, {}",
+                invoice.amount_residual.round_dp(2)
+            ),
+        ));
+    }
+    invoice.amount_residual -= new.amount;
+    invoice.payment_state = PaymentState::of(invoice.amount_total, invoice.amount_residual);
+    store::invoices::update(conn, &invoice)?;
+    let payment = Payment {
+        id: PaymentId::new(),
+        invoice_id: id,
+        amount: new.amount,
+        date: new.date.unwrap_or_else(|| Utc::now().date_naive()),
+        created_at: Utc::now().trunc_subsecs(6),
+    };
+    store::payments::insert(conn, &payment)?;
+    Ok((payment, invoice.amount_residual, invoice.payment_state))
+}
+
+/// The payments of an invoice, newest first.
+pub fn list(conn: &mut DbConn, id: InvoiceId) -> Result<Vec<Payment>> {
+    invoices::get(conn, id)?;
+    Ok(store::payments::list(conn, id)?)
+}
+
+pub fn get(conn: &mut DbConn, invoice: InvoiceId, id: PaymentId) -> Result<Payment> {
+    store::payments::find(conn, invoice, id)?.ok_or_else(|| Error::not_found("payment", id))
+}
