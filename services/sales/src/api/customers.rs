@@ -1,0 +1,199 @@
+use actix_web::{HttpResponse, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shared::Dec2;
+use shared::extract::Body;
+use shared::ids::{CustomerId, SaleLineId};
+use shared::page::{Page, PageRequest};
+use shared::problem::{ApiError, Problem};
+use shared::respond::{created, ok};
+use shared::server::Ctx;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::domain::customers::{self, Customer, CustomerChanges, NewCustomer, PrepaidHours};
+
+/// Someone who buys.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerDto {
+    pub id: CustomerId,
+    /// Display name, never empty.
+    #[schema(example = "Azure Interior")]
+    pub name: String,
+    #[schema(example = "info@azure.example")]
+    pub email: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Customer> for CustomerDto {
+    fn from(c: Customer) -> Self {
+        CustomerDto {
+            id: c.id,
+            name: c.name,
+            email: c.email,
+            created_at: c.created_at,
+        }
+    }
+}
+
+/// A new customer.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCustomer {
+    /// Required, non-empty.
+    #[schema(example = "Azure Interior")]
+    pub name: String,
+    /// Optional; checked loosely (`someone@domain.tld`).
+    #[schema(example = "info@azure.example")]
+    pub email: Option<String>,
+}
+
+/// Changes to a customer; absent fields stay, `null` clears the email.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCustomer {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "shared::error::patch")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+}
+
+/// Paging for the customer list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CustomerQuery {
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// One confirmed prepaid line of the customer, in hours.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrepaidLineDto {
+    pub sale_line_id: SaleLineId,
+    #[schema(example = "S00001")]
+    pub order_name: String,
+    #[schema(example = "Support pack")]
+    pub product_name: String,
+    /// Ordered quantity in hours (a day is 8 hours).
+    pub ordered_hours: Dec2,
+    /// Hours logged on the line.
+    pub delivered_hours: Dec2,
+    /// Ordered minus delivered hours; negative when overrun.
+    pub remaining_hours: Dec2,
+}
+
+/// The prepaid hours a customer has left.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrepaidHoursDto {
+    pub customer_id: CustomerId,
+    /// Sum of the lines' remaining hours (an overrun line counts negative).
+    pub remaining_hours: Dec2,
+    /// Oldest first.
+    pub lines: Vec<PrepaidLineDto>,
+}
+
+impl From<PrepaidHours> for PrepaidHoursDto {
+    fn from(p: PrepaidHours) -> Self {
+        PrepaidHoursDto {
+            customer_id: p.customer_id,
+            remaining_hours: p.remaining_hours.into(),
+            lines: p
+                .lines
+                .into_iter()
+                .map(|l| PrepaidLineDto {
+                    sale_line_id: l.sale_line_id,
+                    order_name: l.order_name,
+                    product_name: l.product_name,
+                    ordered_hours: l.ordered_hours.into(),
+                    delivered_hours: l.delivered_hours.into(),
+                    remaining_hours: l.remaining_hours.into(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Create a customer.
+#[utoipa::path(tag = "customers", operation_id = "create_customer", request_body = CreateCustomer,
+    responses((status = 201, body = CustomerDto), (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/customers")]
+pub async fn create_customer(
+    ctx: web::Data<Ctx>,
+    body: Body<CreateCustomer>,
+) -> Result<HttpResponse, ApiError> {
+    let new = NewCustomer {
+        name: body.0.name,
+        email: body.0.email,
+    };
+    let c = ctx.db.write(move |c| customers::create(c, new)).await?;
+    Ok(created(
+        format!("/api/v1/customers/{}", c.id),
+        CustomerDto::from(c),
+    ))
+}
+
+/// List customers, newest first.
+#[utoipa::path(tag = "customers", operation_id = "list_customers", params(CustomerQuery),
+    responses((status = 200, body = Page<CustomerDto>)))]
+#[get("/customers")]
+pub async fn list_customers(
+    ctx: web::Data<Ctx>,
+    q: web::Query<CustomerQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let list = ctx.db.run(move |c| customers::list(c, page)).await?;
+    Ok(ok(Page {
+        items: list.items.into_iter().map(CustomerDto::from).collect(),
+        next_cursor: list.next_cursor,
+    }))
+}
+
+/// Get a customer.
+#[utoipa::path(tag = "customers", operation_id = "get_customer", params(("id" = CustomerId, Path)),
+    responses((status = 200, body = CustomerDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[get("/customers/{id}")]
+pub async fn get_customer(
+    ctx: web::Data<Ctx>,
+    id: web::Path<CustomerId>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let c = ctx.db.run(move |c| customers::get(c, id)).await?;
+    Ok(ok(CustomerDto::from(c)))
+}
+
+/// Change a customer.
+#[utoipa::path(tag = "customers", operation_id = "update_customer", params(("id" = CustomerId, Path)), request_body = UpdateCustomer,
+    responses((status = 200, body = CustomerDto), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[patch("/customers/{id}")]
+pub async fn update_customer(
+    ctx: web::Data<Ctx>,
+    id: web::Path<CustomerId>,
+    body: Body<UpdateCustomer>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, b) = (id.into_inner(), body.0);
+    let changes = CustomerChanges {
+        name: b.name,
+        email: b.email,
+    };
+    let c = ctx
+        .db
+        .write(move |c| customers::update(c, id, changes))
+        .await?;
+    Ok(ok(CustomerDto::from(c)))
+}
+
+/// The hours left on the customer's confirmed prepaid lines.
+#[utoipa::path(tag = "customers", operation_id = "customer_prepaid_hours", params(("id" = CustomerId, Path)),
+    responses((status = 200, body = PrepaidHoursDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[get("/customers/{id}/prepaid-hours")]
+pub async fn prepaid_hours(
+    ctx: web::Data<Ctx>,
+    id: web::Path<CustomerId>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let p = ctx.db.run(move |c| customers::prepaid_hours(c, id)).await?;
+    Ok(ok(PrepaidHoursDto::from(p)))
+}

@@ -1,0 +1,258 @@
+use actix_web::{HttpResponse, get, patch, put, web};
+use serde::{Deserialize, Serialize};
+use shared::Dec2;
+use shared::extract::Body;
+use shared::ids::{CustomerId, OrderId, ProductId, ProjectId, SaleLineId, TaskId};
+use shared::page::{Page, PageRequest};
+use shared::problem::{ApiError, Problem};
+use shared::respond::ok;
+use shared::server::Ctx;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::domain::lines::{self, LineFilter, LineView};
+use crate::domain::totals::{self, Applied};
+use crate::domain::{DeliveredMethod, InvoiceStatus, OrderState, ProductType, ServicePolicy, Uom};
+
+/// A line of an order: what is sold, and how much of it is delivered and invoiced.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LineDto {
+    pub id: SaleLineId,
+    pub order_id: OrderId,
+    pub product_id: ProductId,
+    #[schema(example = "Support pack (hours)")]
+    pub description: String,
+    /// Ordered quantity, in `uom`.
+    #[schema(example = "10.00")]
+    pub quantity: Dec2,
+    pub uom: Uom,
+    #[schema(example = "90.00")]
+    pub unit_price: Dec2,
+    /// Percent.
+    #[schema(example = "10.00")]
+    pub discount: Dec2,
+    /// Percent.
+    #[schema(example = "21.00")]
+    pub tax_rate: Dec2,
+    /// quantity × unit_price × (1 − discount/100), rounded half up to cents.
+    pub price_subtotal: Dec2,
+    /// price_subtotal × tax_rate/100, rounded half up to cents.
+    pub price_tax: Dec2,
+    pub price_total: Dec2,
+    /// Delivered quantity in `uom`: logged hours converted once, rounded half up (13 hours
+    /// on a `day` line is `"1.63"`), or set by hand on manual lines.
+    #[schema(example = "1.63")]
+    pub qty_delivered: Dec2,
+    pub qty_delivered_method: DeliveredMethod,
+    /// Hours logged on the line (the source of truth of `qty_delivered` for timesheet lines).
+    #[schema(example = "13.00")]
+    pub delivered_hours: Dec2,
+    /// Invoiced quantity: invoices not cancelled (drafts included) minus credit notes.
+    pub qty_invoiced: Dec2,
+    /// 0 unless confirmed; ordered − invoiced for prepaid and goods, delivered − invoiced
+    /// otherwise; may be negative.
+    pub qty_to_invoice: Dec2,
+    pub invoice_status: InvoiceStatus,
+    /// The project of the line's task, or the new project the line created.
+    pub project_id: Option<ProjectId>,
+    pub task_id: Option<TaskId>,
+    /// Prepaid lines in a time uom only: ordered hours minus logged hours, exact; may be
+    /// negative. Null otherwise.
+    #[schema(example = "67.00")]
+    pub remaining_hours: Option<Dec2>,
+    /// A prepaid line delivered strictly beyond ordered × the product's upsell threshold.
+    pub upsell_warning: bool,
+    /// The order's customer.
+    pub customer_id: CustomerId,
+    #[schema(example = "S00001")]
+    pub order_name: String,
+    pub order_state: OrderState,
+    pub product_type: ProductType,
+    pub service_policy: Option<ServicePolicy>,
+}
+
+impl From<LineView> for LineDto {
+    fn from(v: LineView) -> Self {
+        let l = &v.line;
+        let state = v.order_state;
+        LineDto {
+            qty_delivered: l.qty_delivered().into(),
+            qty_delivered_method: l.delivered_method(),
+            qty_to_invoice: l.qty_to_invoice(state).into(),
+            invoice_status: l.invoice_status(state),
+            remaining_hours: l.remaining_hours().map(Into::into),
+            upsell_warning: l.upsell_warning(),
+            id: l.id,
+            order_id: l.order_id,
+            product_id: l.product_id,
+            description: l.description.clone(),
+            quantity: l.quantity.into(),
+            uom: l.uom,
+            unit_price: l.unit_price.into(),
+            discount: l.discount.into(),
+            tax_rate: l.tax_rate.into(),
+            price_subtotal: l.price_subtotal.into(),
+            price_tax: l.price_tax.into(),
+            price_total: l.price_total.into(),
+            delivered_hours: l.delivered_hours.into(),
+            qty_invoiced: l.invoiced_qty.into(),
+            project_id: l.project_id,
+            task_id: l.task_id,
+            customer_id: l.customer_id,
+            product_type: l.product_type,
+            service_policy: l.service_policy,
+            order_name: v.order_name,
+            order_state: state,
+        }
+    }
+}
+
+/// Filters and paging for the line list (newest first).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LineQuery {
+    pub customer_id: Option<CustomerId>,
+    pub order_id: Option<OrderId>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// The delivered quantity of a manual line.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateLine {
+    /// At least 0, in the line's uom.
+    #[schema(example = "3.00")]
+    pub qty_delivered: Dec2,
+}
+
+/// A line's logged hours as of a version (from projects).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TimesheetTotalDto {
+    /// Total hours logged on the line.
+    #[schema(example = "13.00")]
+    pub hours: Dec2,
+    /// Grows with every change; an older or equal version is ignored.
+    #[schema(example = 3)]
+    pub version: i64,
+}
+
+/// A line's invoiced quantity as of a version (from invoicing).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct InvoicedTotalDto {
+    /// Invoiced quantity in the line's uom.
+    #[schema(example = "10.00")]
+    pub quantity: Dec2,
+    /// Grows with every change; an older or equal version is ignored.
+    #[schema(example = 2)]
+    pub version: i64,
+}
+
+/// Whether a total was applied, and the version the line holds now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TotalAppliedDto {
+    pub applied: bool,
+    pub version: i64,
+}
+
+impl From<Applied> for TotalAppliedDto {
+    fn from(a: Applied) -> Self {
+        TotalAppliedDto {
+            applied: a.applied,
+            version: a.version,
+        }
+    }
+}
+
+/// List order lines, newest first.
+#[utoipa::path(tag = "order-lines", operation_id = "list_order_lines", params(LineQuery),
+    responses((status = 200, body = Page<LineDto>)))]
+#[get("/order-lines")]
+pub async fn list_lines(
+    ctx: web::Data<Ctx>,
+    q: web::Query<LineQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let filter = LineFilter {
+        customer_id: q.customer_id,
+        order_id: q.order_id,
+    };
+    let list = ctx.db.run(move |c| lines::list(c, &filter, page)).await?;
+    Ok(ok(Page {
+        items: list.items.into_iter().map(LineDto::from).collect(),
+        next_cursor: list.next_cursor,
+    }))
+}
+
+/// Get an order line.
+#[utoipa::path(tag = "order-lines", operation_id = "get_order_line", params(("id" = SaleLineId, Path)),
+    responses((status = 200, body = LineDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[get("/order-lines/{id}")]
+pub async fn get_line(
+    ctx: web::Data<Ctx>,
+    id: web::Path<SaleLineId>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let v = ctx.db.run(move |c| lines::get(c, id)).await?;
+    Ok(ok(LineDto::from(v)))
+}
+
+/// Set the delivered quantity of a manual line of a confirmed order (409 for other lines).
+#[utoipa::path(tag = "order-lines", operation_id = "update_order_line", params(("id" = SaleLineId, Path)), request_body = UpdateLine,
+    responses((status = 200, body = LineDto), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[patch("/order-lines/{id}")]
+pub async fn update_line(
+    ctx: web::Data<Ctx>,
+    id: web::Path<SaleLineId>,
+    body: Body<UpdateLine>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, qty) = (id.into_inner(), body.0.qty_delivered.0);
+    let v = ctx
+        .db
+        .write(move |c| lines::set_delivered(c, id, qty))
+        .await?;
+    Ok(ok(LineDto::from(v)))
+}
+
+/// Receive the hours logged on a line (service to service, from projects). Applied only when
+/// `version` is newer than the one held.
+#[utoipa::path(tag = "order-lines", operation_id = "put_order_line_timesheet_total", params(("id" = SaleLineId, Path)),
+    request_body = TimesheetTotalDto,
+    responses((status = 200, body = TotalAppliedDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[put("/order-lines/{id}/timesheet-total")]
+pub async fn timesheet_total(
+    ctx: web::Data<Ctx>,
+    id: web::Path<SaleLineId>,
+    body: Body<TimesheetTotalDto>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, b) = (id.into_inner(), body.0);
+    let a = ctx
+        .db
+        .write(move |c| totals::timesheet_total(c, id, b.hours.0, b.version))
+        .await?;
+    Ok(ok(TotalAppliedDto::from(a)))
+}
+
+/// Receive the quantity invoiced on a line (service to service, from invoicing). Applied only
+/// when `version` is newer than the one held.
+#[utoipa::path(tag = "order-lines", operation_id = "put_order_line_invoiced_total", params(("id" = SaleLineId, Path)),
+    request_body = InvoicedTotalDto,
+    responses((status = 200, body = TotalAppliedDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[put("/order-lines/{id}/invoiced-total")]
+pub async fn invoiced_total(
+    ctx: web::Data<Ctx>,
+    id: web::Path<SaleLineId>,
+    body: Body<InvoicedTotalDto>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, b) = (id.into_inner(), body.0);
+    let a = ctx
+        .db
+        .write(move |c| totals::invoiced_total(c, id, b.quantity.0, b.version))
+        .await?;
+    Ok(ok(TotalAppliedDto::from(a)))
+}

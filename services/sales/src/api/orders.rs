@@ -1,0 +1,264 @@
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use shared::Dec2;
+use shared::extract::{Body, OptionalBody};
+use shared::ids::{CustomerId, OrderId, ProductId};
+use shared::page::{Page, PageRequest};
+use shared::problem::{ApiError, Problem};
+use shared::respond::{created, ok};
+use shared::server::Ctx;
+use utoipa::{IntoParams, ToSchema};
+
+use super::lines::LineDto;
+use super::query_choice;
+use crate::domain::billing::{self, Period};
+use crate::domain::orders::{self, NewLine, NewOrder, OrderFilter, OrderWithLines};
+use crate::domain::{InvoiceStatus, OrderState, Uom};
+
+/// A sales order (a quotation while `draft`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderDto {
+    pub id: OrderId,
+    /// `S00001`, `S00002`, … gap-free per database.
+    #[schema(example = "S00001")]
+    pub name: String,
+    pub customer_id: CustomerId,
+    pub state: OrderState,
+    pub invoice_status: InvoiceStatus,
+    /// In order.
+    pub lines: Vec<LineDto>,
+    #[schema(example = "810.00")]
+    pub amount_untaxed: Dec2,
+    #[schema(example = "170.10")]
+    pub amount_tax: Dec2,
+    #[schema(example = "980.10")]
+    pub amount_total: Dec2,
+    pub created_at: DateTime<Utc>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+}
+
+impl From<OrderWithLines> for OrderDto {
+    fn from(o: OrderWithLines) -> Self {
+        let lines = o.line_views().into_iter().map(LineDto::from).collect();
+        let o = o.order;
+        OrderDto {
+            id: o.id,
+            name: o.name,
+            customer_id: o.customer_id,
+            state: o.state,
+            invoice_status: o.invoice_status,
+            lines,
+            amount_untaxed: o.amount_untaxed.into(),
+            amount_tax: o.amount_tax.into(),
+            amount_total: o.amount_total.into(),
+            created_at: o.created_at,
+            confirmed_at: o.confirmed_at,
+        }
+    }
+}
+
+/// A line to order.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateLine {
+    pub product_id: ProductId,
+    /// More than 0, in `uom`.
+    #[schema(example = "10.00")]
+    pub quantity: Dec2,
+    /// Default the product's uom; must be of the same category (`hour` and `day` convert).
+    #[schema(value_type = Option<Uom>)]
+    pub uom: Option<String>,
+    /// Default the product's list price converted to `uom` (a day is 8 hours).
+    pub unit_price: Option<Dec2>,
+    /// Percent, 0 to 100; default 0.
+    pub discount: Option<Dec2>,
+    /// Default the product's name.
+    pub description: Option<String>,
+}
+
+impl From<CreateLine> for NewLine {
+    fn from(l: CreateLine) -> Self {
+        NewLine {
+            product_id: l.product_id,
+            quantity: l.quantity.0,
+            uom: l.uom,
+            unit_price: l.unit_price.map(|d| d.0),
+            discount: l.discount.map(|d| d.0),
+            description: l.description,
+        }
+    }
+}
+
+/// A new draft order.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrder {
+    pub customer_id: CustomerId,
+    #[serde(default)]
+    pub lines: Vec<CreateLine>,
+}
+
+/// Filters and paging for the order list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OrderQuery {
+    pub customer_id: Option<CustomerId>,
+    /// `draft`, `sale` or `cancel`.
+    pub state: Option<String>,
+    /// `no`, `to_invoice`, `invoiced` or `upselling`.
+    pub invoice_status: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Optional limits of an invoice: `timesheet` lines bill only the unbilled time logged in
+/// this period (both days included).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceOrder {
+    #[schema(example = "2026-11-01")]
+    pub timesheets_from: Option<NaiveDate>,
+    #[schema(example = "2026-11-30")]
+    pub timesheets_to: Option<NaiveDate>,
+}
+
+/// Create a draft order.
+#[utoipa::path(tag = "orders", operation_id = "create_order", request_body = CreateOrder,
+    responses((status = 201, body = OrderDto), (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/orders")]
+pub async fn create_order(
+    ctx: web::Data<Ctx>,
+    body: Body<CreateOrder>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let new = NewOrder {
+        customer_id: b.customer_id,
+        lines: b.lines.into_iter().map(NewLine::from).collect(),
+    };
+    let o = ctx.db.write(move |c| orders::create(c, new)).await?;
+    Ok(created(
+        format!("/api/v1/orders/{}", o.order.id),
+        OrderDto::from(o),
+    ))
+}
+
+/// List orders, newest first.
+#[utoipa::path(tag = "orders", operation_id = "list_orders", params(OrderQuery), responses((status = 200, body = Page<OrderDto>)))]
+#[get("/orders")]
+pub async fn list_orders(
+    ctx: web::Data<Ctx>,
+    q: web::Query<OrderQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let filter = OrderFilter {
+        customer_id: q.customer_id,
+        state: query_choice(
+            "state",
+            q.state.as_deref(),
+            OrderState::parse,
+            OrderState::choices(),
+        )?,
+        invoice_status: query_choice(
+            "invoice_status",
+            q.invoice_status.as_deref(),
+            InvoiceStatus::parse,
+            InvoiceStatus::choices(),
+        )?,
+    };
+    let list = ctx.db.run(move |c| orders::list(c, &filter, page)).await?;
+    Ok(ok(Page {
+        items: list.items.into_iter().map(OrderDto::from).collect(),
+        next_cursor: list.next_cursor,
+    }))
+}
+
+/// Get an order with its lines.
+#[utoipa::path(tag = "orders", operation_id = "get_order", params(("id" = OrderId, Path)),
+    responses((status = 200, body = OrderDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[get("/orders/{id}")]
+pub async fn get_order(
+    ctx: web::Data<Ctx>,
+    id: web::Path<OrderId>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let o = ctx.db.run(move |c| orders::get(c, id)).await?;
+    Ok(ok(OrderDto::from(o)))
+}
+
+/// Add a line to a draft or confirmed order; on a confirmed order the line gets its task or
+/// project at once.
+#[utoipa::path(tag = "orders", operation_id = "add_order_line", params(("id" = OrderId, Path)), request_body = CreateLine,
+    responses((status = 201, body = LineDto), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/orders/{id}/lines")]
+pub async fn add_line(
+    ctx: web::Data<Ctx>,
+    id: web::Path<OrderId>,
+    body: Body<CreateLine>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, line) = (id.into_inner(), NewLine::from(body.0));
+    let v = orders::add_line_and_wait(&ctx, id, line).await?;
+    Ok(created(
+        format!("/api/v1/order-lines/{}", v.line.id),
+        LineDto::from(v),
+    ))
+}
+
+/// Confirm a draft order: it becomes `sale`, and the tasks and projects its lines' products
+/// ask for are created in projects and linked to the lines (shortly after, if projects is
+/// slow or down).
+#[utoipa::path(tag = "orders", operation_id = "confirm_order", params(("id" = OrderId, Path)),
+    responses((status = 200, body = OrderDto), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "not a draft (`order_not_draft`)", body = Problem, content_type = "application/problem+json")))]
+#[post("/orders/{id}/confirm")]
+pub async fn confirm_order(
+    ctx: web::Data<Ctx>,
+    id: web::Path<OrderId>,
+) -> Result<HttpResponse, ApiError> {
+    let o = orders::confirm(&ctx, id.into_inner()).await?;
+    Ok(ok(OrderDto::from(o)))
+}
+
+/// Cancel an order; its draft invoices are cancelled, its tasks and projects stay linked.
+#[utoipa::path(tag = "orders", operation_id = "cancel_order", params(("id" = OrderId, Path)),
+    responses((status = 200, body = OrderDto), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "already cancelled, or a posted invoice stands that no credit note reverses", body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json")))]
+#[post("/orders/{id}/cancel")]
+pub async fn cancel_order(
+    ctx: web::Data<Ctx>,
+    id: web::Path<OrderId>,
+) -> Result<HttpResponse, ApiError> {
+    let o = billing::cancel(&ctx, id.into_inner()).await?;
+    Ok(ok(OrderDto::from(o)))
+}
+
+/// Invoice a confirmed order: one draft invoice in the invoicing service for every line with
+/// something to invoice; answers that invoice, as invoicing does.
+#[utoipa::path(tag = "orders", operation_id = "invoice_order", params(("id" = OrderId, Path)), request_body(content = Option<InvoiceOrder>),
+    responses((status = 201, description = "the invoice, as the invoicing service shows it", body = serde_json::Value),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "not confirmed, or nothing to invoice", body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json")))]
+#[post("/orders/{id}/invoices")]
+pub async fn invoice_order(
+    ctx: web::Data<Ctx>,
+    id: web::Path<OrderId>,
+    body: OptionalBody<InvoiceOrder>,
+) -> Result<HttpResponse, ApiError> {
+    let period = body
+        .0
+        .map(|b| Period {
+            from: b.timesheets_from,
+            to: b.timesheets_to,
+        })
+        .unwrap_or_default();
+    let inv = billing::invoice(&ctx, id.into_inner(), period).await?;
+    Ok(created(inv.location, inv.body))
+}

@@ -1,0 +1,262 @@
+use actix_web::{HttpResponse, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shared::Dec2;
+use shared::extract::Body;
+use shared::ids::{ProductId, ProjectId};
+use shared::page::{Page, PageRequest};
+use shared::problem::{ApiError, Problem};
+use shared::respond::{created, ok};
+use shared::server::Ctx;
+use utoipa::{IntoParams, ToSchema};
+
+use super::query_choice;
+use crate::domain::products::{self, Product, ProductChanges, ProductFilter, ProductSpec};
+use crate::domain::{ProductType, ServicePolicy, ServiceTracking, Uom, UomCategory};
+
+/// A unit of measure.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UomDto {
+    pub code: Uom,
+    pub category: UomCategory,
+    /// Hours in one unit, for time units (a working day is 8 hours); null for `unit`.
+    #[schema(example = "8.00")]
+    pub hours: Option<Dec2>,
+}
+
+/// Something to sell.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductDto {
+    pub id: ProductId,
+    #[schema(example = "Support pack (hours)")]
+    pub name: String,
+    #[serde(rename = "type")]
+    pub product_type: ProductType,
+    /// The unit it is sold in.
+    pub uom: Uom,
+    /// Price of one `uom`.
+    #[schema(example = "90.00")]
+    pub list_price: Dec2,
+    /// Percent.
+    #[schema(example = "21.00")]
+    pub tax_rate: Dec2,
+    /// Services only; null for goods.
+    pub service_policy: Option<ServicePolicy>,
+    /// What a confirmed order line creates in projects; `none` for goods.
+    pub service_tracking: ServiceTracking,
+    /// The project `task_in_project` lines get their tasks in.
+    pub project_id: Option<ProjectId>,
+    /// Percent of the ordered quantity that a prepaid line may deliver before
+    /// `upsell_warning` is raised.
+    #[schema(example = "100.00")]
+    pub upsell_threshold: Dec2,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Product> for ProductDto {
+    fn from(p: Product) -> Self {
+        ProductDto {
+            id: p.id,
+            name: p.name,
+            product_type: p.product_type,
+            uom: p.uom,
+            list_price: p.list_price.into(),
+            tax_rate: p.tax_rate.into(),
+            service_policy: p.service_policy,
+            service_tracking: p.service_tracking,
+            project_id: p.project_id,
+            upsell_threshold: p.upsell_threshold.into(),
+            created_at: p.created_at,
+        }
+    }
+}
+
+/// A new product.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProduct {
+    #[schema(example = "Support pack (hours)")]
+    pub name: String,
+    /// `service` or `goods`.
+    #[serde(rename = "type")]
+    #[schema(value_type = ProductType)]
+    pub product_type: String,
+    /// `unit`, `hour` or `day`.
+    #[schema(value_type = Uom)]
+    pub uom: String,
+    /// At least 0, at most 2 decimals.
+    pub list_price: Dec2,
+    /// Percent, 0 to 100; default 0.
+    pub tax_rate: Option<Dec2>,
+    /// Services only; default `prepaid` for a time uom, else `manual`. `prepaid` and
+    /// `timesheet` need a time uom.
+    #[schema(value_type = Option<ServicePolicy>)]
+    pub service_policy: Option<String>,
+    /// Services only; default `none`.
+    #[schema(value_type = Option<ServiceTracking>)]
+    pub service_tracking: Option<String>,
+    /// Required with `task_in_project` (an existing project), forbidden otherwise.
+    pub project_id: Option<ProjectId>,
+    /// Percent, more than 0; default 100.
+    pub upsell_threshold: Option<Dec2>,
+}
+
+/// Changes to a product; absent fields stay, `null` clears. Lines already ordered keep what
+/// they were sold with.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProduct {
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    #[schema(value_type = Option<ProductType>)]
+    pub product_type: Option<String>,
+    #[schema(value_type = Option<Uom>)]
+    pub uom: Option<String>,
+    pub list_price: Option<Dec2>,
+    pub tax_rate: Option<Dec2>,
+    #[serde(default, deserialize_with = "shared::error::patch")]
+    #[schema(value_type = Option<ServicePolicy>)]
+    pub service_policy: Option<Option<String>>,
+    #[schema(value_type = Option<ServiceTracking>)]
+    pub service_tracking: Option<String>,
+    #[serde(default, deserialize_with = "shared::error::patch")]
+    #[schema(value_type = Option<ProjectId>)]
+    pub project_id: Option<Option<ProjectId>>,
+    pub upsell_threshold: Option<Dec2>,
+}
+
+/// Filters and paging for the product list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ProductQuery {
+    /// `service` or `goods`.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub product_type: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// The units of measure.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UomList {
+    pub items: Vec<UomDto>,
+    /// Always null: the list is short.
+    pub next_cursor: Option<String>,
+}
+
+/// List the units of measure: `unit`, `hour` (1 hour) and `day` (8 hours).
+#[utoipa::path(tag = "products", operation_id = "list_uoms", responses((status = 200, body = UomList)))]
+#[get("/uoms")]
+pub async fn list_uoms() -> HttpResponse {
+    let items = Uom::ALL
+        .iter()
+        .map(|u| UomDto {
+            code: *u,
+            category: u.category(),
+            hours: u.is_time().then(|| u.hours().into()),
+        })
+        .collect();
+    ok(UomList {
+        items,
+        next_cursor: None,
+    })
+}
+
+/// Create a product.
+#[utoipa::path(tag = "products", operation_id = "create_product", request_body = CreateProduct,
+    responses((status = 201, body = ProductDto), (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "projects could not say whether `project_id` exists", body = Problem, content_type = "application/problem+json")))]
+#[post("/products")]
+pub async fn create_product(
+    ctx: web::Data<Ctx>,
+    body: Body<CreateProduct>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let spec = ProductSpec {
+        name: b.name,
+        product_type: b.product_type,
+        uom: b.uom,
+        list_price: b.list_price.0,
+        tax_rate: b.tax_rate.map(|d| d.0),
+        service_policy: b.service_policy,
+        service_tracking: b.service_tracking,
+        project_id: b.project_id,
+        upsell_threshold: b.upsell_threshold.map(|d| d.0),
+    };
+    let p = products::create(&ctx, spec).await?;
+    Ok(created(
+        format!("/api/v1/products/{}", p.id),
+        ProductDto::from(p),
+    ))
+}
+
+/// List products, newest first.
+#[utoipa::path(tag = "products", operation_id = "list_products", params(ProductQuery),
+    responses((status = 200, body = Page<ProductDto>)))]
+#[get("/products")]
+pub async fn list_products(
+    ctx: web::Data<Ctx>,
+    q: web::Query<ProductQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let filter = ProductFilter {
+        product_type: query_choice(
+            "type",
+            q.product_type.as_deref(),
+            ProductType::parse,
+            ProductType::choices(),
+        )?,
+    };
+    let list = ctx
+        .db
+        .run(move |c| products::list(c, &filter, page))
+        .await?;
+    Ok(ok(Page {
+        items: list.items.into_iter().map(ProductDto::from).collect(),
+        next_cursor: list.next_cursor,
+    }))
+}
+
+/// Get a product.
+#[utoipa::path(tag = "products", operation_id = "get_product", params(("id" = ProductId, Path)),
+    responses((status = 200, body = ProductDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[get("/products/{id}")]
+pub async fn get_product(
+    ctx: web::Data<Ctx>,
+    id: web::Path<ProductId>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let p = ctx.db.run(move |c| products::get(c, id)).await?;
+    Ok(ok(ProductDto::from(p)))
+}
+
+/// Change a product.
+#[utoipa::path(tag = "products", operation_id = "update_product", params(("id" = ProductId, Path)), request_body = UpdateProduct,
+    responses((status = 200, body = ProductDto), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[patch("/products/{id}")]
+pub async fn update_product(
+    ctx: web::Data<Ctx>,
+    id: web::Path<ProductId>,
+    body: Body<UpdateProduct>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, b) = (id.into_inner(), body.0);
+    let changes = ProductChanges {
+        name: b.name,
+        product_type: b.product_type,
+        uom: b.uom,
+        list_price: b.list_price.map(|d| d.0),
+        tax_rate: b.tax_rate.map(|d| d.0),
+        service_policy: b.service_policy,
+        service_tracking: b.service_tracking,
+        project_id: b.project_id,
+        upsell_threshold: b.upsell_threshold.map(|d| d.0),
+    };
+    let p = products::update(&ctx, id, changes).await?;
+    Ok(ok(ProductDto::from(p)))
+}

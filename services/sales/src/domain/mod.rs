@@ -1,0 +1,167 @@
+//! Sales' business rules and use cases. No HTTP and no SQL here: use cases take a connection
+//! only to hand it to the store, inside the caller's transaction; the few that need another
+//! service take the service context and call it outside any transaction.
+
+pub mod billing;
+pub mod customers;
+pub mod generation;
+pub mod lines;
+pub mod orders;
+pub mod products;
+pub mod totals;
+
+use rust_decimal::Decimal;
+pub use shared::error::{Checks, Error, Result};
+
+/// Checks a required name-like text: non-empty after trimming, at most `max` characters.
+pub fn check_text(checks: &mut Checks, field: &str, value: &str, max: usize) {
+    if value.trim().is_empty() {
+        checks.push(field, "must not be empty");
+    } else if value.chars().count() > max {
+        checks.push(field, format!("must be at most {max} characters"));
+    }
+}
+
+/// Declares a closed set of values spelled as snake_case strings on the wire and in the store.
+macro_rules! str_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            pub fn parse(s: &str) -> Option<$name> {
+                match s {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+
+            /// The accepted spellings, for error messages.
+            pub fn choices() -> String {
+                [$($text),+].join(", ")
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+/// Parses a value of a closed set from a request, recording a field error when it is unknown.
+pub fn parse_choice<T>(
+    checks: &mut Checks,
+    field: &str,
+    value: &str,
+    parse: fn(&str) -> Option<T>,
+    choices: String,
+) -> Option<T> {
+    let parsed = parse(value);
+    if parsed.is_none() {
+        checks.push(field, format!("must be one of: {choices}"));
+    }
+    parsed
+}
+
+str_enum!(
+    /// A unit of measure: `unit` (category unit), `hour` and `day` (category time; a day is 8 hours).
+    Uom { Unit = "unit", Hour = "hour", Day = "day" }
+);
+
+str_enum!(
+    /// The category of a unit of measure; only units of one category convert into each other.
+    UomCategory { Unit = "unit", Time = "time" }
+);
+
+impl Uom {
+    pub fn category(self) -> UomCategory {
+        match self {
+            Uom::Unit => UomCategory::Unit,
+            Uom::Hour | Uom::Day => UomCategory::Time,
+        }
+    }
+
+    /// Hours in one of this unit; a `unit` counts as one hour where hours are needed (Odoo's
+    /// allocated hours rule).
+    pub fn hours(self) -> Decimal {
+        match self {
+            Uom::Unit | Uom::Hour => Decimal::ONE,
+            Uom::Day => Decimal::from(8),
+        }
+    }
+
+    pub fn is_time(self) -> bool {
+        self.category() == UomCategory::Time
+    }
+}
+
+str_enum!(
+    /// `service` or `goods`.
+    ProductType { Service = "service", Goods = "goods" }
+);
+
+str_enum!(
+    /// How a service is invoiced: `prepaid` (the ordered quantity; delivered comes from
+    /// timesheets), `timesheet` (the delivered quantity, from timesheets), `manual` (the
+    /// delivered quantity, set by hand).
+    ServicePolicy { Prepaid = "prepaid", Timesheet = "timesheet", Manual = "manual" }
+);
+
+str_enum!(
+    /// What confirming an order line of a service creates in projects.
+    ServiceTracking {
+        None = "none",
+        TaskInProject = "task_in_project",
+        TaskInNewProject = "task_in_new_project",
+        ProjectOnly = "project_only",
+    }
+);
+
+impl ServiceTracking {
+    /// The tracking shares the order's new project.
+    pub fn uses_new_project(self) -> bool {
+        matches!(
+            self,
+            ServiceTracking::TaskInNewProject | ServiceTracking::ProjectOnly
+        )
+    }
+}
+
+str_enum!(
+    /// `draft` (a quotation), `sale` (confirmed), `cancel`.
+    OrderState { Draft = "draft", Sale = "sale", Cancel = "cancel" }
+);
+
+str_enum!(
+    /// Invoice status of a line or an order: `no`, `to_invoice`, `invoiced`, `upselling`.
+    InvoiceStatus { No = "no", ToInvoice = "to_invoice", Invoiced = "invoiced", Upselling = "upselling" }
+);
+
+str_enum!(
+    /// Where a line's delivered quantity comes from.
+    DeliveredMethod { Timesheet = "timesheet", Manual = "manual", None = "none" }
+);
+
+/// Checks a decimal that must fit in storage: at most 2 decimals, within the given bounds.
+pub fn check_amount(
+    checks: &mut Checks,
+    field: &str,
+    d: Decimal,
+    positive: bool,
+    max: Option<Decimal>,
+) {
+    shared::decimal::check_decimal(checks, field, d, positive, max);
+}
