@@ -145,7 +145,8 @@ mod tests {
 
     #[test]
     fn environment_overrides_and_rejects_bad_urls() {
-        let vars: HashMap<&str, &str> = [("SALES_URL", "http://sales:9000/"), ("DATABASE_URL", "postgres://x/y")].into();
+        let vars: HashMap<&str, &str> =
+            [("SALES_URL", "http://sales:9000/"), ("DATABASE_URL", "postgres://x/y")].into();
         let c = Config::from_vars(Service::Helpdesk, |k| vars.get(k).map(|v| v.to_string()));
         assert!(matches!(c, Ok(ref c) if c.peers.sales == "http://sales:9000" && c.database_url == "postgres://x/y"));
         let bad = Config::from_vars(Service::Helpdesk, |k| (k == "PROJECTS_URL").then(|| "ftp://x".to_string()));

@@ -61,13 +61,7 @@ impl utoipa::PartialSchema for Dec2 {
 impl utoipa::ToSchema for Dec2 {}
 
 /// Checks a decimal from a request: at most two decimals, and within `min..=max` when given.
-pub fn check_decimal(
-    checks: &mut crate::error::Checks,
-    field: &str,
-    d: Decimal,
-    positive: bool,
-    max: Option<Decimal>,
-) {
+pub fn check_decimal(checks: &mut crate::error::Checks, field: &str, d: Decimal, positive: bool, max: Option<Decimal>) {
     if !fits_scale(d, 2) {
         checks.push(field, "must have at most 2 decimals");
     } else if positive && d <= Decimal::ZERO {

@@ -29,7 +29,10 @@ fn is_json(req: &HttpRequest) -> bool {
         .unwrap_or(false)
 }
 
-fn read_body(req: &HttpRequest, payload: &mut Payload) -> LocalBoxFuture<'static, Result<(bool, web::Bytes), ApiError>> {
+fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> LocalBoxFuture<'static, Result<(bool, web::Bytes), ApiError>> {
     let json = is_json(req);
     let bytes = web::Bytes::from_request(req, payload);
     Box::pin(async move {
@@ -85,7 +88,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(&mut de) {
         Ok(v) => {
-            de.end().map_err(|e| ApiError::BadRequest { detail: format!("malformed JSON: {}", strip_position(&e.to_string())), errors: vec![] })?;
+            de.end().map_err(|e| ApiError::BadRequest {
+                detail: format!("malformed JSON: {}", strip_position(&e.to_string())),
+                errors: vec![],
+            })?;
             Ok(v)
         }
         Err(err) => {
@@ -95,7 +101,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             if inner.is_syntax() || inner.is_eof() {
                 return Err(ApiError::BadRequest { detail: format!("malformed JSON: {message}"), errors: vec![] });
             }
-            let named = |field: &str| if path == "." { field.to_owned() } else { format!("{path}.{field}") };
+            let named = |field: &str| {
+                if path == "." { field.to_owned() } else { format!("{path}.{field}") }
+            };
             if let Some(f) = backticked(&message, "missing field ") {
                 return Err(ApiError::Validation(vec![FieldError::new(named(&f), "is required")]));
             }
@@ -105,7 +113,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 return Err(ApiError::Validation(vec![FieldError::new(field, "is not a known field")]));
             }
             let field = if path == "." { "body".to_owned() } else { path };
-            Err(ApiError::BadRequest { detail: format!("{field}: {message}"), errors: vec![FieldError::new(field, message)] })
+            Err(ApiError::BadRequest {
+                detail: format!("{field}: {message}"),
+                errors: vec![FieldError::new(field, message)],
+            })
         }
     }
 }
@@ -133,9 +144,10 @@ pub fn idempotency_key(req: &HttpRequest) -> Option<String> {
 /// The extractor configurations that make actix's own rejections problem+json.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PayloadConfig::new(BODY_LIMIT))
-        .app_data(web::PathConfig::default().error_handler(|err, req| {
-            ApiError::NotFound(format!("{}: {err}", req.path())).into()
-        }))
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|err, req| ApiError::NotFound(format!("{}: {err}", req.path())).into()),
+        )
         .app_data(web::QueryConfig::default().error_handler(|err, _req| {
             let message = err.to_string();
             let field = backticked(&message.replace("Query deserialize error: ", ""), "unknown field ")

@@ -110,7 +110,10 @@ pub async fn idempotency(
         Err(e) => return Ok(req.error_response(ApiError::from(e))),
         Ok(Claim::Mismatch) => return Ok(req.error_response(ApiError::IdempotencyMismatch)),
         Ok(Claim::InFlight) => {
-            let err = ApiError::conflict("idempotency_in_progress", "a request with this Idempotency-Key is still being processed; retry shortly");
+            let err = ApiError::conflict(
+                "idempotency_in_progress",
+                "a request with this Idempotency-Key is still being processed; retry shortly",
+            );
             return Ok(req.error_response(err));
         }
         Ok(Claim::Replay(old)) => return Ok(req.into_response(replay(*old))),
@@ -137,7 +140,12 @@ pub async fn idempotency(
             let target = keys::table.find((&id.0, &id.1, &id.2, &id.3));
             match store {
                 Some((s, b, ct, loc)) => diesel::update(target)
-                    .set((keys::status.eq(Some(s)), keys::response_body.eq(Some(b)), keys::content_type.eq(ct), keys::location.eq(loc)))
+                    .set((
+                        keys::status.eq(Some(s)),
+                        keys::response_body.eq(Some(b)),
+                        keys::content_type.eq(ct),
+                        keys::location.eq(loc),
+                    ))
                     .execute(conn),
                 None => diesel::delete(target).execute(conn),
             }
@@ -177,7 +185,8 @@ async fn read_payload(req: &mut ServiceRequest) -> Result<web::Bytes, ApiError> 
     let mut payload = req.take_payload();
     let mut buf = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest { detail: format!("could not read the body: {e}"), errors: vec![] })?;
+        let chunk = chunk
+            .map_err(|e| ApiError::BadRequest { detail: format!("could not read the body: {e}"), errors: vec![] })?;
         if buf.len() + chunk.len() > BODY_LIMIT {
             return Err(ApiError::TooLarge);
         }

@@ -257,20 +257,29 @@ fn claim(conn: &mut DbConn) -> Result<Vec<OutboxRow>, StoreError> {
     Ok(outbox::table.filter(outbox::id.eq_any(&ids)).select(OutboxRow::as_select()).load(conn)?)
 }
 
-fn mark_delivered(conn: &mut DbConn, row: &OutboxRow, answer: &serde_json::Value, hook: &OnDelivered) -> Result<(), StoreError> {
+fn mark_delivered(
+    conn: &mut DbConn,
+    row: &OutboxRow,
+    answer: &serde_json::Value,
+    hook: &OnDelivered,
+) -> Result<(), StoreError> {
     let at = Some(now());
-        let superseded = outbox::table
-            .filter(outbox::aggregate.eq(&row.aggregate))
-            .filter(outbox::delivered_at.is_null())
-            .filter(outbox::absolute.eq(true));
-        if row.absolute {
-            diesel::update(superseded.filter(outbox::id.le(row.id)))
-                .set((outbox::delivered_at.eq(at), outbox::locked_until.eq(None::<NaiveDateTime>)))
-                .execute(conn)?;
-        }
-        diesel::update(outbox::table.find(row.id))
-            .set((outbox::delivered_at.eq(at), outbox::locked_until.eq(None::<NaiveDateTime>), outbox::last_error.eq(None::<String>)))
+    let superseded = outbox::table
+        .filter(outbox::aggregate.eq(&row.aggregate))
+        .filter(outbox::delivered_at.is_null())
+        .filter(outbox::absolute.eq(true));
+    if row.absolute {
+        diesel::update(superseded.filter(outbox::id.le(row.id)))
+            .set((outbox::delivered_at.eq(at), outbox::locked_until.eq(None::<NaiveDateTime>)))
             .execute(conn)?;
+    }
+    diesel::update(outbox::table.find(row.id))
+        .set((
+            outbox::delivered_at.eq(at),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)?;
     hook(conn, row, answer)
 }
 

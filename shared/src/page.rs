@@ -34,7 +34,9 @@ impl PageRequest {
         }
         let before = match cursor {
             None | Some("") => None,
-            Some(c) => Some(Uuid::parse_str(c).map_err(|_| ApiError::invalid("cursor", "is not a cursor this API gave"))?),
+            Some(c) => {
+                Some(Uuid::parse_str(c).map_err(|_| ApiError::invalid("cursor", "is not a cursor this API gave"))?)
+            }
         };
         Ok(PageRequest { limit, before })
     }

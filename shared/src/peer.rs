@@ -93,7 +93,18 @@ impl PeerClient {
         body: Option<&B>,
         key: Option<&str>,
     ) -> Result<T, PeerError> {
-        let value = self.call_raw(peer, method, path, body.map(serde_json::to_value).transpose().map_err(|e| PeerError::Decode { peer, detail: e.to_string() })?, key, current_request_id()).await?;
+        let value = self
+            .call_raw(
+                peer,
+                method,
+                path,
+                body.map(serde_json::to_value)
+                    .transpose()
+                    .map_err(|e| PeerError::Decode { peer, detail: e.to_string() })?,
+                key,
+                current_request_id(),
+            )
+            .await?;
         serde_json::from_value(value).map_err(|e| PeerError::Decode { peer, detail: e.to_string() })
     }
 

@@ -128,11 +128,22 @@ impl ApiError {
                 "this Idempotency-Key was already used with a different request body".into(),
                 Some(vec![FieldError::new("Idempotency-Key", "already used with a different body")]),
             ),
-            ApiError::Unavailable(d) => (format!("a service needed to answer is unavailable: {d}; nothing was changed"), None),
+            ApiError::Unavailable(d) => {
+                (format!("a service needed to answer is unavailable: {d}; nothing was changed"), None)
+            }
             // 5xx bodies stay opaque: the cause goes to the log only.
-            ApiError::Internal(_) => ("an internal error occurred; see the server log for this request id".into(), None),
+            ApiError::Internal(_) => {
+                ("an internal error occurred; see the server log for this request id".into(), None)
+            }
         };
-        Problem { kind: format!("urn:prepaid-support:problem:{code}"), title: title.into(), status: status.as_u16(), detail, code: code.into(), errors }
+        Problem {
+            kind: format!("urn:prepaid-support:problem:{code}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail,
+            code: code.into(),
+            errors,
+        }
     }
 }
 
@@ -163,9 +174,7 @@ impl ResponseError for ApiError {
 pub fn problem_response(p: &Problem) -> HttpResponse {
     let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::to_vec(p).unwrap_or_default();
-    HttpResponse::build(status)
-        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)))
-        .body(body)
+    HttpResponse::build(status).insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))).body(body)
 }
 
 /// Turns any error answer the framework made on its own (unknown route, wrong method, a
@@ -188,7 +197,10 @@ pub async fn problem_for_framework_errors<B: actix_web::body::MessageBody + 'sta
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
         s if s.is_server_error() => ApiError::Internal(format!("framework answered {s}")),
-        s => ApiError::BadRequest { detail: s.canonical_reason().unwrap_or("bad request").to_lowercase(), errors: vec![] },
+        s => ApiError::BadRequest {
+            detail: s.canonical_reason().unwrap_or("bad request").to_lowercase(),
+            errors: vec![],
+        },
     };
     let (req, _) = res.into_parts();
     let response = problem_response(&err.to_problem());

@@ -7,10 +7,10 @@ use std::time::Duration;
 use actix_web::dev::ServerHandle;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
-use utoipa_actix_web::AppExt;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use utoipa_actix_web::AppExt;
 
 use crate::config::{Config, Service};
 use crate::db::{Db, Migrations, StoreError};
@@ -109,7 +109,9 @@ pub async fn start(app: ServiceApp, config: Config, listener: Option<TcpListener
     let db = open_db(&config.database_url, app.migrations).await?;
     let listener = match listener {
         Some(l) => l,
-        None => TcpListener::bind(&config.bind).map_err(|source| StartError::Bind { bind: config.bind.clone(), source })?,
+        None => {
+            TcpListener::bind(&config.bind).map_err(|source| StartError::Bind { bind: config.bind.clone(), source })?
+        }
     };
     let port = listener.local_addr().map_err(|e| StartError::Other(e.to_string()))?.port();
     let peers = PeerClient::new(config.peers.clone());
@@ -174,7 +176,8 @@ pub fn openapi(app: &ServiceApp) -> utoipa::openapi::OpenApi {
          `Idempotency-Key`.",
         app.service.name()
     ));
-    api.servers = Some(vec![utoipa::openapi::server::Server::new(format!("http://127.0.0.1:{}", app.service.default_port()))]);
+    api.servers =
+        Some(vec![utoipa::openapi::server::Server::new(format!("http://127.0.0.1:{}", app.service.default_port()))]);
     api
 }
 

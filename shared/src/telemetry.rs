@@ -17,10 +17,7 @@ thread_local! {
 
 /// The id of the request being served, if any (also inside its blocking store work).
 pub fn current_request_id() -> Option<String> {
-    CURRENT_REQUEST_ID
-        .try_with(Clone::clone)
-        .ok()
-        .or_else(|| BLOCKING_REQUEST_ID.with(|r| r.borrow().clone()))
+    CURRENT_REQUEST_ID.try_with(Clone::clone).ok().or_else(|| BLOCKING_REQUEST_ID.with(|r| r.borrow().clone()))
 }
 
 /// Runs blocking work `f` as part of request `id`, so that what it writes (an outbox message)
@@ -58,11 +55,8 @@ pub async fn request_span<B>(
 where
     B: actix_web::body::MessageBody + 'static,
 {
-    let id = req
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(accept_incoming)
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let id =
+        req.headers().get(REQUEST_ID).and_then(accept_incoming).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let span = tracing::info_span!("request", method = %req.method(), path = %req.path(), request_id = %id);
     let started = std::time::Instant::now();
     let result = with_request_id(id.clone(), next.call(req)).instrument(span.clone()).await;

@@ -27,7 +27,8 @@ impl TestDb {
 
     /// A fresh PostgreSQL database, or `None` (with a loud message) when no server answers.
     pub fn postgres(name: &str) -> Option<TestDb> {
-        let admin = std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let admin =
+            std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         let mut conn = match PgConnection::establish(&admin) {
             Ok(c) => c,
             Err(e) => {
@@ -43,7 +44,13 @@ impl TestDb {
             panic!("cannot create test database {db}: {e}");
         }
         let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin.clone());
-        Some(TestDb { url: format!("{base}/{db}"), backend: Backend::Postgres, admin_url: Some(admin), name: db, _dir: None })
+        Some(TestDb {
+            url: format!("{base}/{db}"),
+            backend: Backend::Postgres,
+            admin_url: Some(admin),
+            name: db,
+            _dir: None,
+        })
     }
 
     /// Both backends, the PostgreSQL one only when a server answers.
@@ -69,12 +76,9 @@ pub async fn spawn(
     db: &TestDb,
     peers: crate::config::PeerUrls,
 ) -> Result<crate::server::Running, crate::server::StartError> {
-    let config = crate::config::Config {
-        service: app.service,
-        bind: "127.0.0.1:0".into(),
-        database_url: db.url.clone(),
-        peers,
-    };
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| crate::server::StartError::Other(e.to_string()))?;
+    let config =
+        crate::config::Config { service: app.service, bind: "127.0.0.1:0".into(), database_url: db.url.clone(), peers };
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| crate::server::StartError::Other(e.to_string()))?;
     crate::server::start(app, config, Some(listener)).await
 }

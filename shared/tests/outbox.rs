@@ -51,7 +51,8 @@ async fn receiver(seen: Seen, down: Arc<Mutex<bool>>) -> (String, actix_web::dev
                 if *down.lock().unwrap() {
                     return HttpResponse::ServiceUnavailable().finish();
                 }
-                let key = req.headers().get("idempotency-key").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+                let key =
+                    req.headers().get("idempotency-key").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
                 let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
                 seen.lock().unwrap().push((key, req.path().to_owned(), body));
                 HttpResponse::Ok().json(serde_json::json!({"applied": true}))

@@ -106,7 +106,12 @@ impl System {
     pub async fn restart_service(&mut self, s: Service, port: u16) -> R {
         let db = self.dbs.iter().find(|(x, _)| *x == s).map(|(_, d)| d.url.clone()).ok_or("no db")?;
         let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
-        let config = shared::config::Config { service: s, bind: String::new(), database_url: db, peers: self.stack.peers.clone() };
+        let config = shared::config::Config {
+            service: s,
+            bind: String::new(),
+            database_url: db,
+            peers: self.stack.peers.clone(),
+        };
         let running = shared::server::start(stack::app(s), config, Some(listener)).await?;
         self.stack.services.push(running);
         Ok(())

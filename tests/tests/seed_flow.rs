@@ -19,7 +19,14 @@ async fn prepaid_hours_flow_from_order_to_ticket_time() -> R {
 }
 
 async fn seed_flow(sys: &System) -> R {
-    let customer = sys.post(Sales, "/customers", &json!({"name": "Azure Interior", "email": "azure@example.com"}), StatusCode::CREATED).await?;
+    let customer = sys
+        .post(
+            Sales,
+            "/customers",
+            &json!({"name": "Azure Interior", "email": "azure@example.com"}),
+            StatusCode::CREATED,
+        )
+        .await?;
     let project = sys.post(Projects, "/projects", &json!({"name": "Helpdesk Services"}), StatusCode::CREATED).await?;
     let team = sys
         .post(Helpdesk, "/teams", &json!({"name": "Support", "use_timesheets": true, "use_time_reinvoicing": true, "project_id": project["id"]}), StatusCode::CREATED)
@@ -34,7 +41,12 @@ async fn seed_flow(sys: &System) -> R {
         )
         .await?;
     let order = sys
-        .post(Sales, "/orders", &json!({"customer_id": customer["id"], "lines": [{"product_id": product["id"], "quantity": "10"}]}), StatusCode::CREATED)
+        .post(
+            Sales,
+            "/orders",
+            &json!({"customer_id": customer["id"], "lines": [{"product_id": product["id"], "quantity": "10"}]}),
+            StatusCode::CREATED,
+        )
         .await?;
     assert_eq!(order["state"], "draft");
     let order_id = order["id"].as_str().unwrap().to_owned();
@@ -65,7 +77,9 @@ async fn seed_flow(sys: &System) -> R {
     let invoice = sys.post(Sales, &format!("/orders/{order_id}/invoices"), &json!({}), StatusCode::CREATED).await?;
     assert_eq!(invoice["state"], "draft");
     same("amount_total", &invoice["amount_total"], "1000")?;
-    let posted = sys.post(Invoicing, &format!("/invoices/{}/post", invoice["id"].as_str().unwrap()), &json!({}), StatusCode::OK).await?;
+    let posted = sys
+        .post(Invoicing, &format!("/invoices/{}/post", invoice["id"].as_str().unwrap()), &json!({}), StatusCode::OK)
+        .await?;
     let year = chrono_year();
     assert_eq!(posted["number"], json!(format!("INV/{year}/00001")));
     eventually(10, || async {
@@ -76,7 +90,12 @@ async fn seed_flow(sys: &System) -> R {
 
     // A ticket linked to the task takes the task's sale line.
     let ticket = sys
-        .post(Helpdesk, "/tickets", &json!({"team_id": team["id"], "customer_id": customer["id"], "title": "Printer on fire"}), StatusCode::CREATED)
+        .post(
+            Helpdesk,
+            "/tickets",
+            &json!({"team_id": team["id"], "customer_id": customer["id"], "title": "Printer on fire"}),
+            StatusCode::CREATED,
+        )
         .await?;
     let ticket_id = ticket["id"].as_str().unwrap().to_owned();
     let ticket = sys.patch(Helpdesk, &format!("/tickets/{ticket_id}"), &json!({"task_id": task_id})).await?;
@@ -85,7 +104,12 @@ async fn seed_flow(sys: &System) -> R {
     // Time on the ticket becomes timesheets in projects, and the line shows it delivered.
     for _ in 0..3 {
         let ts = sys
-            .post(Helpdesk, &format!("/tickets/{ticket_id}/timesheets"), &json!({"employee": "Marc Demo", "hours": "1.5"}), StatusCode::CREATED)
+            .post(
+                Helpdesk,
+                &format!("/tickets/{ticket_id}/timesheets"),
+                &json!({"employee": "Marc Demo", "hours": "1.5"}),
+                StatusCode::CREATED,
+            )
             .await?;
         assert_eq!(ts["ticket_id"], json!(ticket_id));
         assert_eq!(ts["task_id"], json!(task_id));
@@ -119,7 +143,14 @@ async fn seed_flow(sys: &System) -> R {
     assert_eq!(via_helpdesk["items"].as_array().map(Vec::len), Some(3));
 
     // Bad input changes nothing.
-    let (s, body) = sys.call(Helpdesk, reqwest::Method::POST, &format!("/tickets/{ticket_id}/timesheets"), Some(&json!({"employee": "x", "hours": "-1"}))).await?;
+    let (s, body) = sys
+        .call(
+            Helpdesk,
+            reqwest::Method::POST,
+            &format!("/tickets/{ticket_id}/timesheets"),
+            Some(&json!({"employee": "x", "hours": "-1"})),
+        )
+        .await?;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let (s, _) = sys.call(Sales, reqwest::Method::POST, &format!("/orders/{order_id}/confirm"), None).await?;
     assert_eq!(s, StatusCode::CONFLICT);
@@ -140,11 +171,21 @@ async fn hours_logged_while_sales_is_down_arrive_exactly_once_it_is_back() -> R 
         let project = sys.post(Projects, "/projects", &json!({"name": "Support"}), StatusCode::CREATED).await?;
         let customer = sys.post(Sales, "/customers", &json!({"name": "Deco Addict"}), StatusCode::CREATED).await?;
         let product = sys
-            .post(Sales, "/products", &json!({"name": "Support days", "type": "service", "uom": "day", "list_price": "800",
-                "service_policy": "prepaid", "service_tracking": "task_in_project", "project_id": project["id"]}), StatusCode::CREATED)
+            .post(
+                Sales,
+                "/products",
+                &json!({"name": "Support days", "type": "service", "uom": "day", "list_price": "800",
+                "service_policy": "prepaid", "service_tracking": "task_in_project", "project_id": project["id"]}),
+                StatusCode::CREATED,
+            )
             .await?;
         let order = sys
-            .post(Sales, "/orders", &json!({"customer_id": customer["id"], "lines": [{"product_id": product["id"], "quantity": "2"}]}), StatusCode::CREATED)
+            .post(
+                Sales,
+                "/orders",
+                &json!({"customer_id": customer["id"], "lines": [{"product_id": product["id"], "quantity": "2"}]}),
+                StatusCode::CREATED,
+            )
             .await?;
         let order_id = order["id"].as_str().unwrap().to_owned();
         sys.post(Sales, &format!("/orders/{order_id}/confirm"), &json!({}), StatusCode::OK).await?;
@@ -162,7 +203,14 @@ async fn hours_logged_while_sales_is_down_arrive_exactly_once_it_is_back() -> R 
         let port = sys.stop_service(Sales).await?;
         let mut ids = vec![];
         for h in ["1", "2", "3.5", "0.25", "4.25"] {
-            let t = sys.post(Projects, "/timesheets", &json!({"employee": "Ann", "hours": h, "task_id": task_id}), StatusCode::CREATED).await?;
+            let t = sys
+                .post(
+                    Projects,
+                    "/timesheets",
+                    &json!({"employee": "Ann", "hours": h, "task_id": task_id}),
+                    StatusCode::CREATED,
+                )
+                .await?;
             ids.push(t["id"].as_str().unwrap().to_owned());
         }
         sys.patch(Projects, &format!("/timesheets/{}", ids[0]), &json!({"hours": "1.75"})).await?;

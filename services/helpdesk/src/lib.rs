@@ -21,10 +21,7 @@ const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/helpdesk/
 pub fn app() -> ServiceApp {
     ServiceApp {
         service: Service::Helpdesk,
-        migrations: Migrations {
-            postgres: || POSTGRES,
-            sqlite: || SQLITE,
-        },
+        migrations: Migrations { postgres: || POSTGRES, sqlite: || SQLITE },
         routes: api::routes,
         on_delivered: Arc::new(|_, _, _| Ok(())),
     }

@@ -52,85 +52,31 @@ pub fn found<T>(r: Result<T, PeerError>) -> Result<Option<T>, PeerError> {
 }
 
 pub async fn project(peers: &PeerClient, id: ProjectId) -> Result<Option<ProjectView>, PeerError> {
-    found(
-        peers
-            .get(Service::Projects, &format!("/api/v1/projects/{id}"))
-            .await,
-    )
+    found(peers.get(Service::Projects, &format!("/api/v1/projects/{id}")).await)
 }
 
 /// Creates a project with an id chosen here, so a retry cannot make a second one.
-pub async fn create_project(
-    peers: &PeerClient,
-    id: ProjectId,
-    name: &str,
-) -> Result<ProjectView, PeerError> {
-    let body = NewProject {
-        id: Some(id.0),
-        name: name.to_owned(),
-        customer_id: None,
-        sale_line_id: None,
-    };
+pub async fn create_project(peers: &PeerClient, id: ProjectId, name: &str) -> Result<ProjectView, PeerError> {
+    let body = NewProject { id: Some(id.0), name: name.to_owned(), customer_id: None, sale_line_id: None };
     let key = format!("helpdesk-team-project:{id}");
-    peers
-        .call(
-            Service::Projects,
-            Method::POST,
-            "/api/v1/projects",
-            Some(&body),
-            Some(&key),
-        )
-        .await
+    peers.call(Service::Projects, Method::POST, "/api/v1/projects", Some(&body), Some(&key)).await
 }
 
 pub async fn task(peers: &PeerClient, id: TaskId) -> Result<Option<TaskView>, PeerError> {
-    found(
-        peers
-            .get(Service::Projects, &format!("/api/v1/tasks/{id}"))
-            .await,
-    )
+    found(peers.get(Service::Projects, &format!("/api/v1/tasks/{id}")).await)
 }
 
-pub async fn order_line(
-    peers: &PeerClient,
-    id: SaleLineId,
-) -> Result<Option<OrderLineView>, PeerError> {
-    found(
-        peers
-            .get(Service::Sales, &format!("/api/v1/order-lines/{id}"))
-            .await,
-    )
+pub async fn order_line(peers: &PeerClient, id: SaleLineId) -> Result<Option<OrderLineView>, PeerError> {
+    found(peers.get(Service::Sales, &format!("/api/v1/order-lines/{id}")).await)
 }
 
-pub async fn prepaid_hours(
-    peers: &PeerClient,
-    customer: CustomerId,
-) -> Result<Option<PrepaidHours>, PeerError> {
-    found(
-        peers
-            .get(
-                Service::Sales,
-                &format!("/api/v1/customers/{customer}/prepaid-hours"),
-            )
-            .await,
-    )
+pub async fn prepaid_hours(peers: &PeerClient, customer: CustomerId) -> Result<Option<PrepaidHours>, PeerError> {
+    found(peers.get(Service::Sales, &format!("/api/v1/customers/{customer}/prepaid-hours")).await)
 }
 
 /// Records a timesheet; answers projects' timesheet as it sent it.
-pub async fn log_time(
-    peers: &PeerClient,
-    body: &NewTimesheet,
-    key: &str,
-) -> Result<serde_json::Value, PeerError> {
-    peers
-        .call(
-            Service::Projects,
-            Method::POST,
-            "/api/v1/timesheets",
-            Some(body),
-            Some(key),
-        )
-        .await
+pub async fn log_time(peers: &PeerClient, body: &NewTimesheet, key: &str) -> Result<serde_json::Value, PeerError> {
+    peers.call(Service::Projects, Method::POST, "/api/v1/timesheets", Some(body), Some(key)).await
 }
 
 /// One page of a ticket's timesheets, as projects sent it.
@@ -147,22 +93,12 @@ pub async fn timesheet_page(
     peers.get(Service::Projects, &path).await
 }
 
-pub async fn timesheet(
-    peers: &PeerClient,
-    id: TimesheetId,
-) -> Result<Option<serde_json::Value>, PeerError> {
-    found(
-        peers
-            .get(Service::Projects, &format!("/api/v1/timesheets/{id}"))
-            .await,
-    )
+pub async fn timesheet(peers: &PeerClient, id: TimesheetId) -> Result<Option<serde_json::Value>, PeerError> {
+    found(peers.get(Service::Projects, &format!("/api/v1/timesheets/{id}")).await)
 }
 
 /// Every timesheet of a ticket, all pages.
-pub async fn ticket_timesheets(
-    peers: &PeerClient,
-    ticket: TicketId,
-) -> Result<Vec<TimesheetView>, PeerError> {
+pub async fn ticket_timesheets(peers: &PeerClient, ticket: TicketId) -> Result<Vec<TimesheetView>, PeerError> {
     let mut all = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -186,8 +122,5 @@ pub async fn patch_timesheet(
     changes: &serde_json::Value,
 ) -> Result<(), PeerError> {
     let path = format!("/api/v1/timesheets/{id}");
-    peers
-        .call::<_, serde_json::Value>(Service::Projects, Method::PATCH, &path, Some(changes), None)
-        .await
-        .map(|_| ())
+    peers.call::<_, serde_json::Value>(Service::Projects, Method::PATCH, &path, Some(changes), None).await.map(|_| ())
 }

@@ -21,10 +21,7 @@ const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/invoicing
 pub fn app() -> ServiceApp {
     ServiceApp {
         service: Service::Invoicing,
-        migrations: Migrations {
-            postgres: || POSTGRES,
-            sqlite: || SQLITE,
-        },
+        migrations: Migrations { postgres: || POSTGRES, sqlite: || SQLITE },
         routes: api::routes,
         on_delivered: Arc::new(|_, _, _| Ok(())),
     }

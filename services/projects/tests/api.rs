@@ -30,7 +30,12 @@ impl Api {
         Api { http: reqwest::Client::new(), base: format!("{}/api/v1", r.url()) }
     }
 
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<(StatusCode, Value), reqwest::Error> {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(StatusCode, Value), reqwest::Error> {
         let mut req = self.http.request(method, format!("{}{}", self.base, path));
         if let Some(b) = body {
             req = req.json(&b);
@@ -101,7 +106,12 @@ async fn time_logged_counts_on_task_line_and_ticket_and_is_announced() -> R {
         let (project, task) = setup(&api, &line).await?;
 
         for hours in ["1.5", "1.50", "2.25"] {
-            let (s, t) = api.post("/timesheets", json!({"employee": "Marc Demo", "hours": hours, "task_id": task, "ticket_id": ticket})).await?;
+            let (s, t) = api
+                .post(
+                    "/timesheets",
+                    json!({"employee": "Marc Demo", "hours": hours, "task_id": task, "ticket_id": ticket}),
+                )
+                .await?;
             assert_eq!(s, StatusCode::CREATED, "{t}");
             assert_eq!(t["project_id"], json!(project), "takes the task's project");
             assert_eq!(t["sale_line_id"], json!(line), "takes the task's sale line");
@@ -176,7 +186,12 @@ async fn bad_time_is_rejected_naming_the_field_and_records_nothing() -> R {
             (json!("abc"), StatusCode::BAD_REQUEST),
             (json!(true), StatusCode::BAD_REQUEST),
         ] {
-            let res = api.http.post(format!("{}/timesheets", api.base)).json(&json!({"employee": "Ann", "hours": hours, "task_id": task})).send().await?;
+            let res = api
+                .http
+                .post(format!("{}/timesheets", api.base))
+                .json(&json!({"employee": "Ann", "hours": hours, "task_id": task}))
+                .send()
+                .await?;
             assert_eq!(res.status(), status, "hours {hours}");
             assert_eq!(res.headers()["content-type"], "application/problem+json");
             let body: Value = res.json().await?;
@@ -184,19 +199,39 @@ async fn bad_time_is_rejected_naming_the_field_and_records_nothing() -> R {
         }
         let (s, body) = api.post("/timesheets", json!({"employee": " ", "hours": 1, "task_id": task})).await?;
         assert_eq!((s, body["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("employee")));
-        let (s, body) = api.post("/timesheets", json!({"employee": "Ann", "hours": 1, "task_id": uuid::Uuid::now_v7()})).await?;
+        let (s, body) =
+            api.post("/timesheets", json!({"employee": "Ann", "hours": 1, "task_id": uuid::Uuid::now_v7()})).await?;
         assert_eq!((s, body["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("task_id")));
-        let (s, body) = api.post("/timesheets", json!({"employee": "Ann", "hours": 1, "task_id": task, "colour": "red"})).await?;
+        let (s, body) =
+            api.post("/timesheets", json!({"employee": "Ann", "hours": 1, "task_id": task, "colour": "red"})).await?;
         assert_eq!((s, body["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("colour")));
         let (s, body) = api.post("/timesheets", json!({"hours": 1, "task_id": task})).await?;
         assert_eq!((s, body["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("employee")));
 
-        let res = api.http.post(format!("{}/timesheets", api.base)).header("content-type", "application/json").body("{\"hours\":").send().await?;
+        let res = api
+            .http
+            .post(format!("{}/timesheets", api.base))
+            .header("content-type", "application/json")
+            .body("{\"hours\":")
+            .send()
+            .await?;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-        let res = api.http.post(format!("{}/timesheets", api.base)).header("content-type", "text/plain").body("{}").send().await?;
+        let res = api
+            .http
+            .post(format!("{}/timesheets", api.base))
+            .header("content-type", "text/plain")
+            .body("{}")
+            .send()
+            .await?;
         assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
         let big = format!("{{\"employee\":\"{}\"}}", "x".repeat(1_100_000));
-        let res = api.http.post(format!("{}/timesheets", api.base)).header("content-type", "application/json").body(big).send().await?;
+        let res = api
+            .http
+            .post(format!("{}/timesheets", api.base))
+            .header("content-type", "application/json")
+            .body(big)
+            .send()
+            .await?;
         assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(res.headers()["content-type"], "application/problem+json");
 
@@ -249,7 +284,9 @@ async fn an_idempotency_key_replays_the_first_answer() -> R {
         let line = uuid::Uuid::now_v7().to_string();
         let (_, task) = setup(&api, &line).await?;
         let body = json!({"employee": "Ann", "hours": "2", "task_id": task});
-        let post = |b: &Value| api.http.post(format!("{}/timesheets", api.base)).header("Idempotency-Key", "k-1").json(b).send();
+        let post = |b: &Value| {
+            api.http.post(format!("{}/timesheets", api.base)).header("Idempotency-Key", "k-1").json(b).send()
+        };
         let first = post(&body).await?;
         assert_eq!(first.status(), StatusCode::CREATED);
         let location = first.headers()["location"].clone();
@@ -281,7 +318,8 @@ async fn concurrent_writers_on_one_line_give_the_exact_total() -> R {
                 let (api, task) = (api.clone(), task.clone());
                 tokio::spawn(async move {
                     let hours = if i % 2 == 0 { "0.25" } else { "1.10" };
-                    api.post("/timesheets", json!({"employee": format!("agent {i}"), "hours": hours, "task_id": task})).await
+                    api.post("/timesheets", json!({"employee": format!("agent {i}"), "hours": hours, "task_id": task}))
+                        .await
                 })
             })
             .collect();
@@ -310,11 +348,14 @@ async fn billed_time_is_locked_until_released() -> R {
         let (_, task) = setup(&api, &line).await?;
         let mut ids = vec![];
         for (date, hours) in [("2026-10-01", "2"), ("2026-10-20", "3"), ("2026-11-02", "4")] {
-            let (_, t) = api.post("/timesheets", json!({"employee": "Ann", "hours": hours, "task_id": task, "date": date})).await?;
+            let (_, t) = api
+                .post("/timesheets", json!({"employee": "Ann", "hours": hours, "task_id": task, "date": date}))
+                .await?;
             ids.push(t["id"].as_str().unwrap().to_owned());
         }
         let invoice = uuid::Uuid::now_v7().to_string();
-        let claim = json!({"invoice_id": invoice, "sale_line_ids": [line], "date_from": "2026-10-01", "date_to": "2026-10-31"});
+        let claim =
+            json!({"invoice_id": invoice, "sale_line_ids": [line], "date_from": "2026-10-01", "date_to": "2026-10-31"});
         let (s, c) = api.post("/timesheet-claims", claim.clone()).await?;
         assert_eq!(s, StatusCode::OK, "{c}");
         assert_eq!(c["lines"], json!([{"sale_line_id": line, "hours": "5.00", "timesheets": 2}]));
@@ -332,7 +373,8 @@ async fn billed_time_is_locked_until_released() -> R {
         let (_, c2) = api.post("/timesheet-claims", json!({"invoice_id": other, "sale_line_ids": [line]})).await?;
         assert_eq!(c2["lines"][0]["hours"], "1.00", "billed time is never billed twice");
 
-        let (s, r) = api.post(&format!("/timesheet-claims/{invoice}/release"), json!({"sale_line_ids": [line]})).await?;
+        let (s, r) =
+            api.post(&format!("/timesheet-claims/{invoice}/release"), json!({"sale_line_ids": [line]})).await?;
         assert_eq!((s, r["released"].as_i64()), (StatusCode::OK, Some(2)));
         let (s, _) = api.patch(&format!("/timesheets/{}", ids[0]), json!({"hours": 1})).await?;
         assert_eq!(s, StatusCode::OK, "released time is editable again");

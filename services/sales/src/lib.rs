@@ -20,10 +20,7 @@ const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/sales/sql
 pub fn app() -> ServiceApp {
     ServiceApp {
         service: Service::Sales,
-        migrations: Migrations {
-            postgres: || POSTGRES,
-            sqlite: || SQLITE,
-        },
+        migrations: Migrations { postgres: || POSTGRES, sqlite: || SQLITE },
         routes: api::routes,
         on_delivered: Arc::new(domain::generation::on_delivered),
     }

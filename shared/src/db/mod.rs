@@ -7,14 +7,14 @@ pub mod types;
 
 use std::time::Duration;
 
+use diesel::Connection;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection};
 use diesel::sqlite::SqliteConnection;
-use diesel::Connection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 
-pub use types::{Dec, DbDecimal, DbUuid, Uid, plus};
+pub use types::{DbDecimal, DbUuid, Dec, Uid, plus};
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConn {
@@ -95,9 +95,9 @@ impl ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConn, ConnectError> {
         match Backend::of(&self.url) {
-            Backend::Postgres => PgConnection::establish(&self.url)
-                .map(DbConn::Pg)
-                .map_err(|e| ConnectError(e.to_string())),
+            Backend::Postgres => {
+                PgConnection::establish(&self.url).map(DbConn::Pg).map_err(|e| ConnectError(e.to_string()))
+            }
             Backend::Sqlite => {
                 let path = self.url.strip_prefix("sqlite://").unwrap_or(&self.url);
                 let mut conn = SqliteConnection::establish(path).map_err(|e| ConnectError(e.to_string()))?;
@@ -176,9 +176,7 @@ impl Db {
             Backend::Postgres => (migrations.postgres)(),
             Backend::Sqlite => (migrations.sqlite)(),
         };
-        let ran = conn
-            .run_pending_migrations(set)
-            .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+        let ran = conn.run_pending_migrations(set).map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
         Ok(ran.len())
     }
 
@@ -257,14 +255,24 @@ pub fn now_utc() -> chrono::DateTime<chrono::Utc> {
 /// Makes sure a counter row keyed by `key` exists in `table` (columns `key_column`, plus the
 /// given zero-valued columns), without failing when a concurrent transaction creates it first.
 /// The one place where the two dialects differ in spelling.
-pub fn insert_if_missing(conn: &mut DbConn, table: &str, key_column: &str, zeros: &str, key: Uid) -> Result<(), StoreError> {
+pub fn insert_if_missing(
+    conn: &mut DbConn,
+    table: &str,
+    key_column: &str,
+    zeros: &str,
+    key: Uid,
+) -> Result<(), StoreError> {
     use diesel::RunQueryDsl;
     let columns: Vec<&str> = zeros.split(',').map(str::trim).filter(|c| !c.is_empty()).collect();
     let values = vec!["0"; columns.len()].join(", ");
     let cols = columns.join(", ");
     let sql = match conn {
-        DbConn::Pg(_) => format!("INSERT INTO {table} ({key_column}, {cols}) VALUES ($1, {values}) ON CONFLICT DO NOTHING"),
-        DbConn::Sqlite(_) => format!("INSERT OR IGNORE INTO {table} ({key_column}, {cols}) VALUES (?1, {values})"),
+        DbConn::Pg(_) => {
+            format!("INSERT INTO {table} ({key_column}, {cols}) VALUES ($1, {values}) ON CONFLICT DO NOTHING")
+        }
+        DbConn::Sqlite(_) => {
+            format!("INSERT OR IGNORE INTO {table} ({key_column}, {cols}) VALUES (?1, {values})")
+        }
     };
     diesel::sql_query(sql).bind::<DbUuid, _>(key).execute(conn)?;
     Ok(())

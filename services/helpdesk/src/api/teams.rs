@@ -87,10 +87,7 @@ pub struct TeamQuery {
         (status = 503, description = "projects is unreachable; nothing was changed", body = Problem, content_type = "application/problem+json")))]
 #[post("/teams")]
 #[tracing::instrument(skip_all)]
-pub async fn create_team(
-    ctx: web::Data<Ctx>,
-    body: Body<CreateTeam>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn create_team(ctx: web::Data<Ctx>, body: Body<CreateTeam>) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let new = NewTeam {
         name: b.name,
@@ -106,17 +103,11 @@ pub async fn create_team(
 #[utoipa::path(tag = "teams", operation_id = "list_teams", params(TeamQuery), responses((status = 200, body = Page<TeamDto>)))]
 #[get("/teams")]
 #[tracing::instrument(skip_all)]
-pub async fn list_teams(
-    ctx: web::Data<Ctx>,
-    q: web::Query<TeamQuery>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list_teams(ctx: web::Data<Ctx>, q: web::Query<TeamQuery>) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let list = teams::list(&ctx, page).await?;
-    Ok(ok(Page {
-        items: list.items.into_iter().map(TeamDto::from).collect(),
-        next_cursor: list.next_cursor,
-    }))
+    Ok(ok(Page { items: list.items.into_iter().map(TeamDto::from).collect(), next_cursor: list.next_cursor }))
 }
 
 /// Get a team.
@@ -124,10 +115,7 @@ pub async fn list_teams(
     responses((status = 200, body = TeamDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/teams/{id}")]
 #[tracing::instrument(skip_all, fields(team = %id))]
-pub async fn get_team(
-    ctx: web::Data<Ctx>,
-    id: web::Path<TeamId>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get_team(ctx: web::Data<Ctx>, id: web::Path<TeamId>) -> Result<HttpResponse, ApiError> {
     let t = teams::get(&ctx, id.into_inner()).await?;
     Ok(ok(TeamDto::from(t)))
 }

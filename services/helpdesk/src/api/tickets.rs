@@ -160,10 +160,7 @@ pub struct TotalAppliedDto {
         (status = 503, description = "projects or sales is unreachable; nothing was changed", body = Problem, content_type = "application/problem+json")))]
 #[post("/tickets")]
 #[tracing::instrument(skip_all)]
-pub async fn create_ticket(
-    ctx: web::Data<Ctx>,
-    body: Body<CreateTicket>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn create_ticket(ctx: web::Data<Ctx>, body: Body<CreateTicket>) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let new = NewTicket {
         team_id: b.team_id,
@@ -175,10 +172,7 @@ pub async fn create_ticket(
         sale_line_id: b.sale_line_id,
     };
     let t = tickets::create(&ctx, new).await?;
-    Ok(created(
-        format!("/api/v1/tickets/{}", t.ticket.id),
-        TicketDto::from(t),
-    ))
+    Ok(created(format!("/api/v1/tickets/{}", t.ticket.id), TicketDto::from(t)))
 }
 
 /// List tickets, newest first.
@@ -186,28 +180,15 @@ pub async fn create_ticket(
     responses((status = 200, body = Page<TicketDto>), (status = 503, description = "sales is unreachable", body = Problem, content_type = "application/problem+json")))]
 #[get("/tickets")]
 #[tracing::instrument(skip_all)]
-pub async fn list_tickets(
-    ctx: web::Data<Ctx>,
-    q: web::Query<TicketQuery>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list_tickets(ctx: web::Data<Ctx>, q: web::Query<TicketQuery>) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let mut checks = Checks::new();
-    let stage = q
-        .stage
-        .as_deref()
-        .and_then(|s| Stage::check(&mut checks, "stage", s));
+    let stage = q.stage.as_deref().and_then(|s| Stage::check(&mut checks, "stage", s));
     checks.finish()?;
-    let filter = TicketFilter {
-        team_id: q.team_id,
-        customer_id: q.customer_id,
-        stage,
-    };
+    let filter = TicketFilter { team_id: q.team_id, customer_id: q.customer_id, stage };
     let list = tickets::list(&ctx, filter, page).await?;
-    Ok(ok(Page {
-        items: list.items.into_iter().map(TicketDto::from).collect(),
-        next_cursor: list.next_cursor,
-    }))
+    Ok(ok(Page { items: list.items.into_iter().map(TicketDto::from).collect(), next_cursor: list.next_cursor }))
 }
 
 /// Get a ticket.
@@ -216,10 +197,7 @@ pub async fn list_tickets(
         (status = 503, description = "sales is unreachable", body = Problem, content_type = "application/problem+json")))]
 #[get("/tickets/{id}")]
 #[tracing::instrument(skip_all, fields(ticket = %id))]
-pub async fn get_ticket(
-    ctx: web::Data<Ctx>,
-    id: web::Path<TicketId>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get_ticket(ctx: web::Data<Ctx>, id: web::Path<TicketId>) -> Result<HttpResponse, ApiError> {
     let t = tickets::get(&ctx, id.into_inner()).await?;
     Ok(ok(TicketDto::from(t)))
 }

@@ -74,22 +74,10 @@ pub async fn log_ticket_time(
     body: Body<LogTicketTime>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.0);
-    let cmd = LogTime {
-        employee: b.employee,
-        hours: b.hours.0,
-        date: b.date,
-        description: b.description,
-    };
+    let cmd = LogTime { employee: b.employee, hours: b.hours.0, date: b.date, description: b.description };
     let sheet = time::log(&ctx, id, cmd, idempotency_key(&req).as_deref()).await?;
-    let sheet_id = sheet
-        .get("id")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default()
-        .to_owned();
-    Ok(created(
-        format!("/api/v1/tickets/{id}/timesheets/{sheet_id}"),
-        sheet,
-    ))
+    let sheet_id = sheet.get("id").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    Ok(created(format!("/api/v1/tickets/{id}/timesheets/{sheet_id}"), sheet))
 }
 
 /// List a ticket's timesheets, newest first.

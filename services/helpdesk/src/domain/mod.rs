@@ -31,30 +31,18 @@ pub fn check_description(checks: &mut Checks, value: Option<&str>) {
 /// any other failure stays a peer failure (unreachable: 503).
 pub fn peer_rejection(e: PeerError) -> Error {
     match e {
-        PeerError::Rejected {
-            peer,
-            status: 422,
-            body,
-        } => {
+        PeerError::Rejected { peer, status: 422, body } => {
             let errors: Vec<FieldError> = body
                 .get("errors")
                 .and_then(|e| e.as_array())
                 .map(|list| {
                     list.iter()
-                        .filter_map(|e| {
-                            Some(FieldError::new(
-                                e.get("field")?.as_str()?,
-                                e.get("message")?.as_str()?,
-                            ))
-                        })
+                        .filter_map(|e| Some(FieldError::new(e.get("field")?.as_str()?, e.get("message")?.as_str()?)))
                         .collect()
                 })
                 .unwrap_or_default();
             if errors.is_empty() {
-                let detail = body
-                    .get("detail")
-                    .and_then(|d| d.as_str())
-                    .unwrap_or("rejected");
+                let detail = body.get("detail").and_then(|d| d.as_str()).unwrap_or("rejected");
                 Error::invalid(peer.name(), detail)
             } else {
                 Error::Invalid(errors)

@@ -126,9 +126,6 @@ pub async fn get(ctx: &Ctx, id: TeamId) -> Result<Team> {
 }
 
 pub async fn list(ctx: &Ctx, page: PageRequest) -> Result<Page<Team>> {
-    let rows = ctx
-        .db
-        .run(move |c| Ok::<_, Error>(store::teams::list(c, page)?))
-        .await?;
+    let rows = ctx.db.run(move |c| Ok::<_, Error>(store::teams::list(c, page)?)).await?;
     Ok(page.page(rows, |t| t.id.0, |t| t))
 }

@@ -24,12 +24,7 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 4] = [
-        Stage::New,
-        Stage::InProgress,
-        Stage::Solved,
-        Stage::Cancelled,
-    ];
+    pub const ALL: [Stage; 4] = [Stage::New, Stage::InProgress, Stage::Solved, Stage::Cancelled];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -109,13 +104,9 @@ pub struct TicketFilter {
 
 /// A task linked to a ticket must exist and serve the ticket's customer.
 async fn linked_task(ctx: &Ctx, id: TaskId, customer: CustomerId) -> Result<TaskView> {
-    let task = peers::task(&ctx.peers, id)
-        .await?
-        .ok_or_else(|| Error::unknown("task_id", "task", id.0))?;
+    let task = peers::task(&ctx.peers, id).await?.ok_or_else(|| Error::unknown("task_id", "task", id.0))?;
     if task.customer_id != Some(customer.0) {
-        let whose = task
-            .customer_id
-            .map_or("no customer".to_owned(), |c| format!("customer {c}"));
+        let whose = task.customer_id.map_or("no customer".to_owned(), |c| format!("customer {c}"));
         return Err(Error::invalid(
             "task_id",
             format!("task {id} belongs to {whose}, not to the ticket's customer {customer}"),
@@ -134,15 +125,9 @@ pub fn line_problem(line: &OrderLineView, customer: CustomerId) -> Option<String
             line.customer_id
         ))
     } else if line.order_state != "sale" {
-        Some(format!(
-            "sale line {id} is on an order in state {}, not a confirmed one",
-            line.order_state
-        ))
+        Some(format!("sale line {id} is on an order in state {}, not a confirmed one", line.order_state))
     } else if line.product_type != "service" {
-        Some(format!(
-            "sale line {id} sells {}, not a service",
-            line.product_type
-        ))
+        Some(format!("sale line {id} sells {}, not a service", line.product_type))
     } else {
         None
     }
@@ -150,21 +135,12 @@ pub fn line_problem(line: &OrderLineView, customer: CustomerId) -> Option<String
 
 /// A sale line set directly: only on teams that reinvoice time, and only a service line of a
 /// confirmed order of the ticket's customer. Answers the line's remaining hours.
-async fn direct_line(
-    ctx: &Ctx,
-    team: &Team,
-    id: SaleLineId,
-    customer: CustomerId,
-) -> Result<Option<Decimal>> {
+async fn direct_line(ctx: &Ctx, team: &Team, id: SaleLineId, customer: CustomerId) -> Result<Option<Decimal>> {
     if !team.use_time_reinvoicing {
-        return Err(Error::invalid(
-            "sale_line_id",
-            "may be set only on tickets of a team with use_time_reinvoicing",
-        ));
+        return Err(Error::invalid("sale_line_id", "may be set only on tickets of a team with use_time_reinvoicing"));
     }
-    let line = peers::order_line(&ctx.peers, id)
-        .await?
-        .ok_or_else(|| Error::unknown("sale_line_id", "sale line", id.0))?;
+    let line =
+        peers::order_line(&ctx.peers, id).await?.ok_or_else(|| Error::unknown("sale_line_id", "sale line", id.0))?;
     match line_problem(&line, customer) {
         Some(p) => Err(Error::invalid("sale_line_id", p)),
         None => Ok(line.remaining_hours.map(|h| h.0)),
@@ -175,22 +151,14 @@ async fn direct_line(
 /// the first listed) that still has hours left; none when every line is used up. Our rule,
 /// where Odoo takes the last one.
 pub fn oldest_with_hours(lines: Vec<PrepaidLine>) -> Option<PrepaidLine> {
-    let mut lines: Vec<_> = lines
-        .into_iter()
-        .filter(|l| l.remaining_hours.0 > Decimal::ZERO)
-        .collect();
+    let mut lines: Vec<_> = lines.into_iter().filter(|l| l.remaining_hours.0 > Decimal::ZERO).collect();
     // Names are `S00001`, `S00002`, …; a longer name is a later order once the digits run over.
-    lines.sort_by(|a, b| {
-        (a.order_name.len(), &a.order_name).cmp(&(b.order_name.len(), &b.order_name))
-    });
+    lines.sort_by(|a, b| (a.order_name.len(), &a.order_name).cmp(&(b.order_name.len(), &b.order_name)));
     lines.into_iter().next()
 }
 
 /// The customer's oldest confirmed prepaid line with hours left, with its remaining hours.
-async fn oldest_prepaid_line(
-    ctx: &Ctx,
-    customer: CustomerId,
-) -> Result<Option<(SaleLineId, Decimal)>> {
+async fn oldest_prepaid_line(ctx: &Ctx, customer: CustomerId) -> Result<Option<(SaleLineId, Decimal)>> {
     let prepaid = peers::prepaid_hours(&ctx.peers, customer)
         .await?
         .ok_or_else(|| Error::unknown("customer_id", "customer", customer.0))?;
@@ -201,10 +169,7 @@ async fn oldest_prepaid_line(
 /// hours) or one sales does not know.
 async fn remaining_hours(ctx: &Ctx, line: Option<SaleLineId>) -> Result<Option<Decimal>> {
     let Some(line) = line else { return Ok(None) };
-    Ok(peers::order_line(&ctx.peers, line)
-        .await?
-        .and_then(|l| l.remaining_hours)
-        .map(|h| h.0))
+    Ok(peers::order_line(&ctx.peers, line).await?.and_then(|l| l.remaining_hours).map(|h| h.0))
 }
 
 /// After a write has happened the answer must not be a failure: if sales cannot say how many
@@ -222,12 +187,7 @@ async fn remaining_after_write(ctx: &Ctx, line: Option<SaleLineId>) -> Option<De
 /// Moves a ticket's unbilled timesheets to its new sale line (and task, when that changed),
 /// one `PATCH` each in projects. Each change is absolute, so a retry after a failure halfway
 /// finishes the job. A timesheet billed meanwhile stays where it is.
-async fn move_time(
-    ctx: &Ctx,
-    ticket: &Ticket,
-    team: &Team,
-    new_task: Option<Option<TaskId>>,
-) -> Result<()> {
+async fn move_time(ctx: &Ctx, ticket: &Ticket, team: &Team, new_task: Option<Option<TaskId>>) -> Result<()> {
     let sheets = peers::ticket_timesheets(&ctx.peers, ticket.id).await?;
     for sheet in sheets.into_iter().filter(|s| s.invoice_id.is_none()) {
         let task_moves = new_task.is_some_and(|t| t != sheet.task_id);
@@ -282,10 +242,7 @@ pub async fn create(ctx: &Ctx, new: NewTicket) -> Result<Shown> {
     let mut line = None;
     let mut remaining = None;
     if let Some(task) = new.task_id {
-        line = linked_task(ctx, task, customer)
-            .await?
-            .sale_line_id
-            .map(SaleLineId);
+        line = linked_task(ctx, task, customer).await?.sale_line_id.map(SaleLineId);
     }
     if let Some(l) = new.sale_line_id {
         remaining = Some(direct_line(ctx, &team, l, customer).await?);
@@ -322,10 +279,7 @@ pub async fn create(ctx: &Ctx, new: NewTicket) -> Result<Shown> {
         Some(r) => r,
         None => remaining_after_write(ctx, ticket.sale_line_id).await,
     };
-    Ok(Shown {
-        ticket,
-        remaining_hours,
-    })
+    Ok(Shown { ticket, remaining_hours })
 }
 
 /// Changes a ticket. A new task brings its sale line; a new line (from a task or set
@@ -340,10 +294,7 @@ pub async fn update(ctx: &Ctx, id: TicketId, changes: TicketChanges) -> Result<S
     if let Some(Some(d)) = &changes.description {
         check_description(&mut checks, Some(d));
     }
-    let stage = changes
-        .stage
-        .as_deref()
-        .and_then(|s| Stage::check(&mut checks, "stage", s));
+    let stage = changes.stage.as_deref().and_then(|s| Stage::check(&mut checks, "stage", s));
     checks.finish()?;
     let team = match changes.team_id {
         Some(t) => team_of(ctx, "team_id", t).await?,
@@ -354,10 +305,7 @@ pub async fn update(ctx: &Ctx, id: TicketId, changes: TicketChanges) -> Result<S
     if let Some(task) = changes.task_id.filter(|t| *t != old_task) {
         ticket.task_id = task;
         if let Some(t) = task {
-            ticket.sale_line_id = linked_task(ctx, t, ticket.customer_id)
-                .await?
-                .sale_line_id
-                .map(SaleLineId);
+            ticket.sale_line_id = linked_task(ctx, t, ticket.customer_id).await?.sale_line_id.map(SaleLineId);
         }
     }
     match changes.sale_line_id {
@@ -394,10 +342,7 @@ pub async fn update(ctx: &Ctx, id: TicketId, changes: TicketChanges) -> Result<S
         Some(r) => r,
         None => remaining_after_write(ctx, ticket.sale_line_id).await,
     };
-    Ok(Shown {
-        ticket,
-        remaining_hours,
-    })
+    Ok(Shown { ticket, remaining_hours })
 }
 
 pub async fn load(ctx: &Ctx, id: TicketId) -> Result<Ticket> {
@@ -408,21 +353,14 @@ pub async fn load(ctx: &Ctx, id: TicketId) -> Result<Ticket> {
 pub async fn get(ctx: &Ctx, id: TicketId) -> Result<Shown> {
     let ticket = load(ctx, id).await?;
     let remaining_hours = remaining_hours(ctx, ticket.sale_line_id).await?;
-    Ok(Shown {
-        ticket,
-        remaining_hours,
-    })
+    Ok(Shown { ticket, remaining_hours })
 }
 
 /// A page of tickets; each distinct sale line is read from sales once.
 pub async fn list(ctx: &Ctx, filter: TicketFilter, page: PageRequest) -> Result<Page<Shown>> {
-    let rows = ctx
-        .db
-        .run(move |c| Ok::<_, Error>(store::tickets::list(c, &filter, page)?))
-        .await?;
+    let rows = ctx.db.run(move |c| Ok::<_, Error>(store::tickets::list(c, &filter, page)?)).await?;
     let lines: BTreeSet<SaleLineId> = rows.iter().filter_map(|t| t.sale_line_id).collect();
-    let answers =
-        futures_util::future::join_all(lines.iter().map(|l| remaining_hours(ctx, Some(*l)))).await;
+    let answers = futures_util::future::join_all(lines.iter().map(|l| remaining_hours(ctx, Some(*l)))).await;
     let mut remaining = HashMap::new();
     for (line, answer) in lines.into_iter().zip(answers) {
         remaining.insert(line, answer?);
@@ -431,9 +369,7 @@ pub async fn list(ctx: &Ctx, filter: TicketFilter, page: PageRequest) -> Result<
         rows,
         |t| t.id.0,
         |ticket| Shown {
-            remaining_hours: ticket
-                .sale_line_id
-                .and_then(|l| remaining.get(&l).copied().flatten()),
+            remaining_hours: ticket.sale_line_id.and_then(|l| remaining.get(&l).copied().flatten()),
             ticket,
         },
     ))
@@ -441,12 +377,7 @@ pub async fn list(ctx: &Ctx, filter: TicketFilter, page: PageRequest) -> Result<
 
 /// Stores the ticket's total hours reported by projects, if newer than what is held;
 /// answers whether it was applied and the version now held.
-pub async fn apply_total(
-    ctx: &Ctx,
-    id: TicketId,
-    hours: Decimal,
-    version: i64,
-) -> Result<(bool, i64)> {
+pub async fn apply_total(ctx: &Ctx, id: TicketId, hours: Decimal, version: i64) -> Result<(bool, i64)> {
     let mut checks = Checks::new();
     check_decimal(&mut checks, "hours", hours, false, None);
     checks.check(version >= 0, "version", "must not be negative");
@@ -472,11 +403,7 @@ mod tests {
     use uuid::Uuid;
 
     fn prepaid(order: &str, hours: Decimal) -> PrepaidLine {
-        PrepaidLine {
-            sale_line_id: SaleLineId::new(),
-            order_name: order.into(),
-            remaining_hours: Dec2(hours),
-        }
+        PrepaidLine { sale_line_id: SaleLineId::new(), order_name: order.into(), remaining_hours: Dec2(hours) }
     }
 
     #[test]
@@ -487,18 +414,8 @@ mod tests {
         let same_order_later = prepaid("S00003", dec!(10));
         let newer = prepaid("S00010", dec!(40));
         let much_later = prepaid("S100000", dec!(5));
-        let lines = vec![
-            much_later,
-            newer,
-            used_up,
-            overrun,
-            oldest.clone(),
-            same_order_later,
-        ];
-        assert_eq!(
-            oldest_with_hours(lines).map(|l| l.sale_line_id),
-            Some(oldest.sale_line_id)
-        );
+        let lines = vec![much_later, newer, used_up, overrun, oldest.clone(), same_order_later];
+        assert_eq!(oldest_with_hours(lines).map(|l| l.sale_line_id), Some(oldest.sale_line_id));
         assert!(oldest_with_hours(vec![prepaid("S00001", dec!(0))]).is_none());
         assert!(oldest_with_hours(vec![]).is_none());
     }
@@ -519,23 +436,13 @@ mod tests {
     #[test]
     fn a_line_must_be_a_confirmed_service_line_of_the_ticket_customer() {
         let customer = CustomerId::new();
-        assert_eq!(
-            line_problem(&line(customer.0, "sale", "service"), customer),
-            None
-        );
+        assert_eq!(line_problem(&line(customer.0, "sale", "service"), customer), None);
         assert!(
-            line_problem(&line(Uuid::now_v7(), "sale", "service"), customer)
-                .is_some_and(|p| p.contains("customer"))
+            line_problem(&line(Uuid::now_v7(), "sale", "service"), customer).is_some_and(|p| p.contains("customer"))
         );
-        assert!(
-            line_problem(&line(customer.0, "draft", "service"), customer)
-                .is_some_and(|p| p.contains("draft"))
-        );
+        assert!(line_problem(&line(customer.0, "draft", "service"), customer).is_some_and(|p| p.contains("draft")));
         assert!(line_problem(&line(customer.0, "cancel", "service"), customer).is_some());
-        assert!(
-            line_problem(&line(customer.0, "sale", "goods"), customer)
-                .is_some_and(|p| p.contains("goods"))
-        );
+        assert!(line_problem(&line(customer.0, "sale", "goods"), customer).is_some_and(|p| p.contains("goods")));
     }
 
     #[test]

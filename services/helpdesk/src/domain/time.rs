@@ -41,12 +41,7 @@ fn projects_key(ticket: TicketId, caller_key: Option<&str>) -> String {
 
 /// Records time on a ticket as a timesheet in projects, on the ticket's task (or the team's
 /// project) and sale line; answers the timesheet as projects sent it.
-pub async fn log(
-    ctx: &Ctx,
-    id: TicketId,
-    cmd: LogTime,
-    caller_key: Option<&str>,
-) -> Result<serde_json::Value> {
+pub async fn log(ctx: &Ctx, id: TicketId, cmd: LogTime, caller_key: Option<&str>) -> Result<serde_json::Value> {
     let ticket = tickets::load(ctx, id).await?;
     let team = teams::get(ctx, ticket.team_id).await?;
     if !team.use_timesheets {
@@ -80,18 +75,14 @@ pub async fn log(
         ticket_id: Some(ticket.id.0),
         sale_line_id: ticket.sale_line_id.map(|l| l.0),
     };
-    peers::log_time(&ctx.peers, &body, &projects_key(id, caller_key))
-        .await
-        .map_err(peer_rejection)
+    peers::log_time(&ctx.peers, &body, &projects_key(id, caller_key)).await.map_err(peer_rejection)
 }
 
 /// A page of the ticket's timesheets, as projects sent it.
 pub async fn list(ctx: &Ctx, id: TicketId, page: PageRequest) -> Result<serde_json::Value> {
     tickets::load(ctx, id).await?;
     let cursor = page.before.map(|c| c.to_string());
-    peers::timesheet_page(&ctx.peers, id, page.limit, cursor.as_deref())
-        .await
-        .map_err(peer_rejection)
+    peers::timesheet_page(&ctx.peers, id, page.limit, cursor.as_deref()).await.map_err(peer_rejection)
 }
 
 /// One timesheet of the ticket; 404 when it is not this ticket's.
@@ -99,9 +90,7 @@ pub async fn get(ctx: &Ctx, id: TicketId, timesheet: TimesheetId) -> Result<serd
     tickets::load(ctx, id).await?;
     let sheet = peers::timesheet(&ctx.peers, timesheet).await?;
     match sheet {
-        Some(s) if s.get("ticket_id").and_then(|t| t.as_str()) == Some(id.to_string().as_str()) => {
-            Ok(s)
-        }
+        Some(s) if s.get("ticket_id").and_then(|t| t.as_str()) == Some(id.to_string().as_str()) => Ok(s),
         _ => Err(Error::not_found("timesheet of this ticket", timesheet)),
     }
 }
@@ -118,11 +107,7 @@ mod tests {
         let long = "x".repeat(255);
         let key = projects_key(a, Some(&long));
         assert!(key.len() <= MAX_KEY);
-        assert_eq!(
-            key,
-            projects_key(a, Some(&long)),
-            "the same caller key maps to the same key"
-        );
+        assert_eq!(key, projects_key(a, Some(&long)), "the same caller key maps to the same key");
         assert_ne!(projects_key(a, None), projects_key(a, None));
     }
 }

@@ -43,9 +43,7 @@ pub fn insert(conn: &mut DbConn, t: &Team) -> Result<()> {
         created_at: t.created_at.naive_utc(),
         updated_at: now(),
     };
-    diesel::insert_into(teams::table)
-        .values(row)
-        .execute(conn)?;
+    diesel::insert_into(teams::table).values(row).execute(conn)?;
     Ok(())
 }
 
@@ -64,11 +62,7 @@ pub fn update(conn: &mut DbConn, t: &Team) -> Result<()> {
 }
 
 pub fn find(conn: &mut DbConn, id: TeamId) -> Result<Option<Team>> {
-    let row = teams::table
-        .find(Uid::from(id))
-        .select(Row::as_select())
-        .first(conn)
-        .optional()?;
+    let row = teams::table.find(Uid::from(id)).select(Row::as_select()).first(conn).optional()?;
     Ok(row.map(Into::into))
 }
 

@@ -31,9 +31,8 @@ impl TryFrom<Row> for Ticket {
     type Error = StoreError;
 
     fn try_from(r: Row) -> Result<Self> {
-        let stage = Stage::parse(&r.stage).ok_or_else(|| {
-            StoreError::Other(format!("ticket {} has stage {:?}", r.id.0, r.stage))
-        })?;
+        let stage = Stage::parse(&r.stage)
+            .ok_or_else(|| StoreError::Other(format!("ticket {} has stage {:?}", r.id.0, r.stage)))?;
         Ok(Ticket {
             id: r.id.into(),
             number: r.number,
@@ -76,9 +75,7 @@ pub fn insert(conn: &mut DbConn, t: &Ticket) -> Result<()> {
         created_at: t.created_at.naive_utc(),
         updated_at: now(),
     };
-    diesel::insert_into(tickets::table)
-        .values(row)
-        .execute(conn)?;
+    diesel::insert_into(tickets::table).values(row).execute(conn)?;
     Ok(())
 }
 
@@ -101,34 +98,19 @@ pub fn update(conn: &mut DbConn, t: &Ticket) -> Result<()> {
 /// Stores a ticket's total hours if `version` is newer than the one held, in one conditional
 /// update; returns whether it was applied.
 pub fn apply_total(conn: &mut DbConn, id: TicketId, hours: Decimal, version: i64) -> Result<bool> {
-    let changed = diesel::update(
-        tickets::table
-            .find(Uid::from(id))
-            .filter(tickets::hours_version.lt(version)),
-    )
-    .set((
-        tickets::hours_spent.eq(Dec(hours)),
-        tickets::hours_version.eq(version),
-    ))
-    .execute(conn)?;
+    let changed = diesel::update(tickets::table.find(Uid::from(id)).filter(tickets::hours_version.lt(version)))
+        .set((tickets::hours_spent.eq(Dec(hours)), tickets::hours_version.eq(version)))
+        .execute(conn)?;
     Ok(changed > 0)
 }
 
 /// The version of the total a ticket holds, if the ticket exists.
 pub fn total_version(conn: &mut DbConn, id: TicketId) -> Result<Option<i64>> {
-    Ok(tickets::table
-        .find(Uid::from(id))
-        .select(tickets::hours_version)
-        .first(conn)
-        .optional()?)
+    Ok(tickets::table.find(Uid::from(id)).select(tickets::hours_version).first(conn).optional()?)
 }
 
 pub fn find(conn: &mut DbConn, id: TicketId) -> Result<Option<Ticket>> {
-    let row = tickets::table
-        .find(Uid::from(id))
-        .select(Row::as_select())
-        .first(conn)
-        .optional()?;
+    let row = tickets::table.find(Uid::from(id)).select(Row::as_select()).first(conn).optional()?;
     row.map(Ticket::try_from).transpose()
 }
 

@@ -272,10 +272,7 @@ pub struct InvoiceQuery {
     responses((status = 201, body = InvoiceDto), (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/invoices")]
 #[tracing::instrument(skip_all)]
-pub async fn create_invoice(
-    ctx: web::Data<Ctx>,
-    body: Body<CreateInvoice>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn create_invoice(ctx: web::Data<Ctx>, body: Body<CreateInvoice>) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let chosen = b.id;
     let new = NewInvoice {
@@ -286,21 +283,13 @@ pub async fn create_invoice(
         currency: b.currency,
         lines: b.lines.into_iter().map(NewLine::from).collect(),
     };
-    let i = match (
-        ctx.db.write(move |c| invoices::create(c, new)).await,
-        chosen,
-    ) {
+    let i = match (ctx.db.write(move |c| invoices::create(c, new)).await, chosen) {
         // A concurrent request with the same id won the insert: answer its invoice.
-        (Err(Error::Store(StoreError::Conflict(_))), Some(id)) => {
-            ctx.db.run(move |c| invoices::get(c, id)).await?
-        }
+        (Err(Error::Store(StoreError::Conflict(_))), Some(id)) => ctx.db.run(move |c| invoices::get(c, id)).await?,
         (result, _) => result?,
     };
     ctx.outbox.flush(FLUSH_WAIT).await;
-    Ok(created(
-        format!("/api/v1/invoices/{}", i.id),
-        InvoiceDto::from(i),
-    ))
+    Ok(created(format!("/api/v1/invoices/{}", i.id), InvoiceDto::from(i)))
 }
 
 impl From<CreateInvoiceLine> for NewLine {
@@ -322,10 +311,7 @@ impl From<CreateInvoiceLine> for NewLine {
 #[utoipa::path(tag = "invoices", operation_id = "list_invoices", params(InvoiceQuery),
     responses((status = 200, body = Page<InvoiceDto>)))]
 #[get("/invoices")]
-pub async fn list_invoices(
-    ctx: web::Data<Ctx>,
-    q: web::Query<InvoiceQuery>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list_invoices(ctx: web::Data<Ctx>, q: web::Query<InvoiceQuery>) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let filter = InvoiceFilter {
@@ -334,24 +320,15 @@ pub async fn list_invoices(
         state: q.state.map(Into::into),
         kind: q.kind.map(Into::into),
     };
-    let list = ctx
-        .db
-        .run(move |c| invoices::list(c, &filter, page))
-        .await?;
-    Ok(ok(Page {
-        items: list.items.into_iter().map(InvoiceDto::from).collect(),
-        next_cursor: list.next_cursor,
-    }))
+    let list = ctx.db.run(move |c| invoices::list(c, &filter, page)).await?;
+    Ok(ok(Page { items: list.items.into_iter().map(InvoiceDto::from).collect(), next_cursor: list.next_cursor }))
 }
 
 /// Get an invoice or credit note.
 #[utoipa::path(tag = "invoices", operation_id = "get_invoice", params(("id" = InvoiceId, Path)),
     responses((status = 200, body = InvoiceDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/invoices/{id}")]
-pub async fn get_invoice(
-    ctx: web::Data<Ctx>,
-    id: web::Path<InvoiceId>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get_invoice(ctx: web::Data<Ctx>, id: web::Path<InvoiceId>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let i = ctx.db.run(move |c| invoices::get(c, id)).await?;
     Ok(ok(InvoiceDto::from(i)))
@@ -364,10 +341,7 @@ pub async fn get_invoice(
         (status = 409, body = Problem, content_type = "application/problem+json")))]
 #[post("/invoices/{id}/post")]
 #[tracing::instrument(skip_all, fields(invoice = %id))]
-pub async fn post_invoice(
-    ctx: web::Data<Ctx>,
-    id: web::Path<InvoiceId>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn post_invoice(ctx: web::Data<Ctx>, id: web::Path<InvoiceId>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let i = ctx.db.write(move |c| lifecycle::post(c, id)).await?;
     ctx.outbox.flush(FLUSH_WAIT).await;
@@ -381,10 +355,7 @@ pub async fn post_invoice(
         (status = 409, body = Problem, content_type = "application/problem+json")))]
 #[post("/invoices/{id}/cancel")]
 #[tracing::instrument(skip_all, fields(invoice = %id))]
-pub async fn cancel_invoice(
-    ctx: web::Data<Ctx>,
-    id: web::Path<InvoiceId>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn cancel_invoice(ctx: web::Data<Ctx>, id: web::Path<InvoiceId>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let i = ctx.db.write(move |c| lifecycle::cancel(c, id)).await?;
     ctx.outbox.flush(FLUSH_WAIT).await;
@@ -407,20 +378,9 @@ pub async fn create_credit_note(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let lines = body.0.and_then(|b| b.lines).map(|ls| {
-        ls.into_iter()
-            .map(|l| CreditLine {
-                sale_line_id: l.sale_line_id,
-                quantity: l.quantity.0,
-            })
-            .collect()
+        ls.into_iter().map(|l| CreditLine { sale_line_id: l.sale_line_id, quantity: l.quantity.0 }).collect()
     });
-    let note = ctx
-        .db
-        .write(move |c| lifecycle::credit(c, id, lines))
-        .await?;
+    let note = ctx.db.write(move |c| lifecycle::credit(c, id, lines)).await?;
     ctx.outbox.flush(FLUSH_WAIT).await;
-    Ok(created(
-        format!("/api/v1/invoices/{}", note.id),
-        InvoiceDto::from(note),
-    ))
+    Ok(created(format!("/api/v1/invoices/{}", note.id), InvoiceDto::from(note)))
 }

@@ -70,10 +70,7 @@ pub async fn create_payment(
     body: Body<CreatePayment>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.0);
-    let new = NewPayment {
-        amount: b.amount.0,
-        date: b.date,
-    };
+    let new = NewPayment { amount: b.amount.0, date: b.date };
     let (p, residual, state) = ctx.db.write(move |c| payments::pay(c, id, new)).await?;
     let location = format!("/api/v1/invoices/{id}/payments/{}", p.id);
     Ok(created(
@@ -90,16 +87,10 @@ pub async fn create_payment(
 #[utoipa::path(tag = "payments", operation_id = "list_payments", params(("id" = InvoiceId, Path)),
     responses((status = 200, body = Page<PaymentDto>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/invoices/{id}/payments")]
-pub async fn list_payments(
-    ctx: web::Data<Ctx>,
-    id: web::Path<InvoiceId>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list_payments(ctx: web::Data<Ctx>, id: web::Path<InvoiceId>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let list = ctx.db.run(move |c| payments::list(c, id)).await?;
-    Ok(ok(Page {
-        items: list.into_iter().map(PaymentDto::from).collect(),
-        next_cursor: None,
-    }))
+    Ok(ok(Page { items: list.into_iter().map(PaymentDto::from).collect(), next_cursor: None }))
 }
 
 /// Get one payment of an invoice.

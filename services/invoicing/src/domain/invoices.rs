@@ -32,9 +32,7 @@ impl Kind {
     }
 
     pub fn parse(s: &str) -> Option<Kind> {
-        [Kind::Invoice, Kind::CreditNote]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [Kind::Invoice, Kind::CreditNote].into_iter().find(|k| k.as_str() == s)
     }
 
     /// How a line of this kind counts on its sale line's invoiced quantity.
@@ -71,9 +69,7 @@ impl State {
     }
 
     pub fn parse(s: &str) -> Option<State> {
-        [State::Draft, State::Posted, State::Cancelled]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [State::Draft, State::Posted, State::Cancelled].into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -94,13 +90,7 @@ impl PaymentState {
     }
 
     pub fn parse(s: &str) -> Option<PaymentState> {
-        [
-            PaymentState::NotPaid,
-            PaymentState::Partial,
-            PaymentState::Paid,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        [PaymentState::NotPaid, PaymentState::Partial, PaymentState::Paid].into_iter().find(|k| k.as_str() == s)
     }
 
     /// What is left to pay decides: nothing left is paid, all of it left is not paid.
@@ -182,8 +172,7 @@ impl InvoiceLine {
         bills_timesheets: bool,
         reversed_line_id: Option<InvoiceLineId>,
     ) -> InvoiceLine {
-        let (price_subtotal, price_tax, price_total) =
-            line_amounts(quantity, unit_price, discount, tax_rate);
+        let (price_subtotal, price_tax, price_total) = line_amounts(quantity, unit_price, discount, tax_rate);
         InvoiceLine {
             id: InvoiceLineId::new(),
             sale_line_id,
@@ -241,12 +230,8 @@ impl Invoice {
 
     /// The sale lines of the lines that bill timesheets, each once.
     pub fn timesheet_lines(&self) -> Vec<SaleLineId> {
-        let mut ids: Vec<SaleLineId> = self
-            .lines
-            .iter()
-            .filter(|l| l.bills_timesheets)
-            .filter_map(|l| l.sale_line_id)
-            .collect();
+        let mut ids: Vec<SaleLineId> =
+            self.lines.iter().filter(|l| l.bills_timesheets).filter_map(|l| l.sale_line_id).collect();
         ids.sort();
         ids.dedup();
         ids
@@ -289,15 +274,8 @@ pub const DEFAULT_CURRENCY: &str = "EUR";
 
 fn check_new(new: &NewInvoice) -> Result<()> {
     let mut checks = Checks::new();
-    if let Some(c) = new
-        .currency
-        .as_ref()
-        .filter(|c| c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()))
-    {
-        checks.push(
-            "currency",
-            format!("must be an ISO 4217 code of three capital letters, e.g. EUR, not {c:?}"),
-        );
+    if let Some(c) = new.currency.as_ref().filter(|c| c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase())) {
+        checks.push("currency", format!("must be an ISO 4217 code of three capital letters, e.g. EUR, not {c:?}"));
     }
     if new.lines.is_empty() {
         checks.push("lines", "an invoice needs at least one line");
@@ -306,39 +284,12 @@ fn check_new(new: &NewInvoice) -> Result<()> {
         let f = |name: &str| format!("lines[{i}].{name}");
         check_text(&mut checks, &f("description"), &l.description, 2000);
         check_text(&mut checks, &f("uom"), &l.uom, 50);
-        check_decimal(
-            &mut checks,
-            &f("quantity"),
-            l.quantity,
-            true,
-            Some(MAX_FACTOR),
-        );
-        check_decimal(
-            &mut checks,
-            &f("unit_price"),
-            l.unit_price,
-            false,
-            Some(MAX_FACTOR),
-        );
-        check_decimal(
-            &mut checks,
-            &f("discount"),
-            l.discount,
-            false,
-            Some(HUNDRED),
-        );
-        check_decimal(
-            &mut checks,
-            &f("tax_rate"),
-            l.tax_rate,
-            false,
-            Some(HUNDRED * HUNDRED),
-        );
+        check_decimal(&mut checks, &f("quantity"), l.quantity, true, Some(MAX_FACTOR));
+        check_decimal(&mut checks, &f("unit_price"), l.unit_price, false, Some(MAX_FACTOR));
+        check_decimal(&mut checks, &f("discount"), l.discount, false, Some(HUNDRED));
+        check_decimal(&mut checks, &f("tax_rate"), l.tax_rate, false, Some(HUNDRED * HUNDRED));
         if l.bills_timesheets && l.sale_line_id.is_none() {
-            checks.push(
-                f("sale_line_id"),
-                "a line that bills timesheets needs its sale line",
-            );
+            checks.push(f("sale_line_id"), "a line that bills timesheets needs its sale line");
         }
     }
     checks.finish()
@@ -348,17 +299,11 @@ fn check_amounts(invoice: &Invoice) -> Result<()> {
     let mut checks = Checks::new();
     for (i, l) in invoice.lines.iter().enumerate() {
         if l.price_total.abs() >= MAX_AMOUNT {
-            checks.push(
-                format!("lines[{i}].quantity"),
-                format!("makes the line's total reach {MAX_AMOUNT} or more"),
-            );
+            checks.push(format!("lines[{i}].quantity"), format!("makes the line's total reach {MAX_AMOUNT} or more"));
         }
     }
     if invoice.amount_total.abs() >= MAX_AMOUNT {
-        checks.push(
-            "lines",
-            format!("make the invoice's total reach {MAX_AMOUNT} or more"),
-        );
+        checks.push("lines", format!("make the invoice's total reach {MAX_AMOUNT} or more"));
     }
     checks.finish()
 }
@@ -367,12 +312,7 @@ fn check_amounts(invoice: &Invoice) -> Result<()> {
 /// caller that chose the id gets the existing invoice on a repeat.
 pub fn create(conn: &mut DbConn, new: NewInvoice) -> Result<Invoice> {
     check_new(&new)?;
-    if let Some(existing) = new
-        .id
-        .map(|id| store::invoices::find(conn, id))
-        .transpose()?
-        .flatten()
-    {
+    if let Some(existing) = new.id.map(|id| store::invoices::find(conn, id)).transpose()?.flatten() {
         return Ok(existing);
     }
     let lines = new
@@ -434,15 +374,9 @@ mod tests {
     #[test]
     fn amounts_round_half_up_per_line() {
         // 3 × 10.25 × 0.95 = 29.2125 → 29.21; 29.21 × 21% = 6.1341 → 6.13
-        assert_eq!(
-            line_amounts(dec!(3), dec!(10.25), dec!(5), dec!(21)),
-            (dec!(29.21), dec!(6.13), dec!(35.34))
-        );
+        assert_eq!(line_amounts(dec!(3), dec!(10.25), dec!(5), dec!(21)), (dec!(29.21), dec!(6.13), dec!(35.34)));
         // 1 × 0.125 = 0.125 → 0.13 (half up, not to even); 0.13 × 50% = 0.065 → 0.07
-        assert_eq!(
-            line_amounts(dec!(1), dec!(0.125), dec!(0), dec!(50)),
-            (dec!(0.13), dec!(0.07), dec!(0.20))
-        );
+        assert_eq!(line_amounts(dec!(1), dec!(0.125), dec!(0), dec!(50)), (dec!(0.13), dec!(0.07), dec!(0.20)));
     }
 
     #[test]

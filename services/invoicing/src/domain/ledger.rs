@@ -8,8 +8,7 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use shared::config::Service;
 use shared::contracts::{
-    InvoicedTotal, ReleaseTimesheets, line_invoiced_total_path, release_claim_path,
-    sale_line_aggregate,
+    InvoicedTotal, ReleaseTimesheets, line_invoiced_total_path, release_claim_path, sale_line_aggregate,
 };
 use shared::db::DbConn;
 use shared::ids::{InvoiceId, SaleLineId};
@@ -46,11 +45,8 @@ impl InvoicedDeltas {
                     target: Service::Sales,
                     method: "PUT",
                     path: line_invoiced_total_path(line.0),
-                    body: serde_json::to_value(InvoicedTotal {
-                        quantity: quantity.into(),
-                        version,
-                    })
-                    .unwrap_or_default(),
+                    body: serde_json::to_value(InvoicedTotal { quantity: quantity.into(), version })
+                        .unwrap_or_default(),
                     absolute: true,
                 },
             )?;
@@ -61,17 +57,11 @@ impl InvoicedDeltas {
 
 /// Asks projects to unbill the timesheets that `claim` (the invoice that claimed them) billed
 /// on these sale lines. Nothing is sent when there are none.
-pub fn release_timesheets(
-    conn: &mut DbConn,
-    claim: InvoiceId,
-    sale_lines: Vec<SaleLineId>,
-) -> Result<()> {
+pub fn release_timesheets(conn: &mut DbConn, claim: InvoiceId, sale_lines: Vec<SaleLineId>) -> Result<()> {
     if sale_lines.is_empty() {
         return Ok(());
     }
-    let body = ReleaseTimesheets {
-        sale_line_ids: Some(sale_lines.into_iter().map(|l| l.0).collect()),
-    };
+    let body = ReleaseTimesheets { sale_line_ids: Some(sale_lines.into_iter().map(|l| l.0).collect()) };
     outbox::enqueue(
         conn,
         Message {

@@ -20,17 +20,10 @@ pub fn post(conn: &mut DbConn, id: InvoiceId) -> Result<Invoice> {
     if invoice.state != State::Draft {
         return Err(Error::conflict(
             "invoice_not_draft",
-            format!(
-                "invoice {id} is {}; only a draft can be posted",
-                invoice.state.as_str()
-            ),
+            format!("invoice {id} is {}; only a draft can be posted", invoice.state.as_str()),
         ));
     }
-    let prefix = format!(
-        "{}/{}",
-        invoice.kind.number_prefix(),
-        invoice.invoice_date.year()
-    );
+    let prefix = format!("{}/{}", invoice.kind.number_prefix(), invoice.invoice_date.year());
     let n = store::sequences::next(conn, &prefix)?;
     invoice.number = Some(format!("{prefix}/{n:05}"));
     invoice.state = State::Posted;
@@ -48,10 +41,7 @@ pub fn cancel(conn: &mut DbConn, id: InvoiceId) -> Result<Invoice> {
     let mut invoice = invoices::lock(conn, id)?;
     match invoice.state {
         State::Cancelled => {
-            return Err(Error::conflict(
-                "invoice_cancelled",
-                format!("invoice {id} is cancelled already"),
-            ));
+            return Err(Error::conflict("invoice_cancelled", format!("invoice {id} is cancelled already")));
         }
         State::Draft => {}
         State::Posted => {
@@ -64,9 +54,7 @@ pub fn cancel(conn: &mut DbConn, id: InvoiceId) -> Result<Invoice> {
             if invoice.kind == Kind::Invoice && store::invoices::count_credit_notes(conn, id)? > 0 {
                 return Err(Error::conflict(
                     "invoice_credited",
-                    format!(
-                        "invoice {id} is reversed by a credit note that is not cancelled; cancel that first"
-                    ),
+                    format!("invoice {id} is reversed by a credit note that is not cancelled; cancel that first"),
                 ));
             }
             if invoice.kind == Kind::CreditNote && !invoice.timesheet_lines().is_empty() {
@@ -74,9 +62,7 @@ pub fn cancel(conn: &mut DbConn, id: InvoiceId) -> Result<Invoice> {
                 // billed on would let them be billed twice.
                 return Err(Error::conflict(
                     "credit_note_released_timesheets",
-                    format!(
-                        "credit note {id} released billed timesheets when it was posted; it cannot be cancelled"
-                    ),
+                    format!("credit note {id} released billed timesheets when it was posted; it cannot be cancelled"),
                 ));
             }
         }
@@ -113,28 +99,17 @@ pub fn credit(conn: &mut DbConn, id: InvoiceId, lines: Option<Vec<CreditLine>>) 
     if invoice.state != State::Posted {
         return Err(Error::conflict(
             "invoice_not_posted",
-            format!(
-                "invoice {id} is {}; only a posted invoice can be credited",
-                invoice.state.as_str()
-            ),
+            format!("invoice {id} is {}; only a posted invoice can be credited", invoice.state.as_str()),
         ));
     }
     let credited = store::invoices::credited_quantities(conn, id)?;
     let remaining = |l: &InvoiceLine| l.quantity - credited.get(&l.id).copied().unwrap_or_default();
     let picks: Vec<(&InvoiceLine, Decimal)> = match lines {
-        None => invoice
-            .lines
-            .iter()
-            .map(|l| (l, remaining(l)))
-            .filter(|(_, q)| *q > Decimal::ZERO)
-            .collect(),
+        None => invoice.lines.iter().map(|l| (l, remaining(l))).filter(|(_, q)| *q > Decimal::ZERO).collect(),
         Some(wanted) => pick(&invoice, &wanted, remaining)?,
     };
     if picks.is_empty() {
-        return Err(Error::conflict(
-            "nothing_to_credit",
-            format!("everything on invoice {id} is credited already"),
-        ));
+        return Err(Error::conflict("nothing_to_credit", format!("everything on invoice {id} is credited already")));
     }
     let note_lines = picks
         .into_iter()
@@ -177,37 +152,25 @@ fn pick<'a>(
 ) -> Result<Vec<(&'a InvoiceLine, Decimal)>> {
     let mut checks = Checks::new();
     if wanted.is_empty() {
-        checks.push(
-            "lines",
-            "must not be empty; send no body to credit the whole invoice",
-        );
+        checks.push("lines", "must not be empty; send no body to credit the whole invoice");
     }
     let mut seen = HashSet::new();
     let mut picks = Vec::new();
-    let on_invoice: HashMap<SaleLineId, Vec<&InvoiceLine>> =
-        invoice.lines.iter().fold(HashMap::new(), |mut m, l| {
-            if let Some(s) = l.sale_line_id {
-                m.entry(s).or_insert_with(Vec::new).push(l);
-            }
-            m
-        });
+    let on_invoice: HashMap<SaleLineId, Vec<&InvoiceLine>> = invoice.lines.iter().fold(HashMap::new(), |mut m, l| {
+        if let Some(s) = l.sale_line_id {
+            m.entry(s).or_insert_with(Vec::new).push(l);
+        }
+        m
+    });
     for (i, w) in wanted.iter().enumerate() {
         let field = |name: &str| format!("lines[{i}].{name}");
         if !seen.insert(w.sale_line_id) {
-            checks.push(
-                field("sale_line_id"),
-                "appears twice; name each sale line once",
-            );
+            checks.push(field("sale_line_id"), "appears twice; name each sale line once");
             continue;
         }
         let Some(lines) = on_invoice.get(&w.sale_line_id) else {
-            checks.push(
-                field("sale_line_id"),
-                format!(
-                    "sale line {} is not on invoice {}",
-                    w.sale_line_id, invoice.id
-                ),
-            );
+            checks
+                .push(field("sale_line_id"), format!("sale line {} is not on invoice {}", w.sale_line_id, invoice.id));
             continue;
         };
         if !fits_scale(w.quantity, 2) {
@@ -222,21 +185,14 @@ fn pick<'a>(
         if w.quantity > left {
             checks.push(
                 field("quantity"),
-                format!(
-                    "at most {} of sale line {} remains uncredited",
-                    left.normalize(),
-                    w.sale_line_id
-                ),
+                format!("at most {} of sale line {} remains uncredited", left.normalize(), w.sale_line_id),
             );
             continue;
         }
         if lines.iter().any(|l| l.bills_timesheets) && w.quantity != left {
             checks.push(
                 field("quantity"),
-                format!(
-                    "this line bills timesheets: credit all of it ({}) or none of it",
-                    left.normalize()
-                ),
+                format!("this line bills timesheets: credit all of it ({}) or none of it", left.normalize()),
             );
             continue;
         }

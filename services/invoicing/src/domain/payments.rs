@@ -28,19 +28,12 @@ pub struct NewPayment {
 
 /// Records a payment on a posted invoice, at most its residual; returns the payment and the
 /// invoice's new residual and payment state.
-pub fn pay(
-    conn: &mut DbConn,
-    id: InvoiceId,
-    new: NewPayment,
-) -> Result<(Payment, Decimal, PaymentState)> {
+pub fn pay(conn: &mut DbConn, id: InvoiceId, new: NewPayment) -> Result<(Payment, Decimal, PaymentState)> {
     let mut invoice = invoices::lock(conn, id)?;
     if invoice.state != State::Posted {
         return Err(Error::conflict(
             "invoice_not_posted",
-            format!(
-                "invoice {id} is {}; only a posted invoice can be paid",
-                invoice.state.as_str()
-            ),
+            format!("invoice {id} is {}; only a posted invoice can be paid", invoice.state.as_str()),
         ));
     }
     let mut checks = Checks::new();
@@ -49,10 +42,7 @@ pub fn pay(
     if new.amount > invoice.amount_residual {
         return Err(Error::invalid(
             "amount",
-            format!(
-                "must be at most the amount still due, {}",
-                invoice.amount_residual.round_dp(2)
-            ),
+            format!("must be at most the amount still due, {}", invoice.amount_residual.round_dp(2)),
         ));
     }
     invoice.amount_residual -= new.amount;

@@ -146,13 +146,9 @@ fn line_row(invoice: InvoiceId, position: usize, l: &InvoiceLine) -> LineRow {
 /// Inserts an invoice and its lines (row by row: a batch insert does not compile for the
 /// multi-backend connection).
 pub fn insert(conn: &mut DbConn, invoice: &Invoice) -> Result<()> {
-    diesel::insert_into(invoices::table)
-        .values(Row::from(invoice))
-        .execute(conn)?;
+    diesel::insert_into(invoices::table).values(Row::from(invoice)).execute(conn)?;
     for (position, line) in invoice.lines.iter().enumerate() {
-        diesel::insert_into(invoice_lines::table)
-            .values(line_row(invoice.id, position, line))
-            .execute(conn)?;
+        diesel::insert_into(invoice_lines::table).values(line_row(invoice.id, position, line)).execute(conn)?;
     }
     Ok(())
 }
@@ -193,20 +189,15 @@ fn with_lines(conn: &mut DbConn, rows: Vec<Row>) -> Result<Vec<Invoice>> {
 }
 
 pub fn find(conn: &mut DbConn, id: InvoiceId) -> Result<Option<Invoice>> {
-    let row = invoices::table
-        .find(Uid::from(id))
-        .select(Row::as_select())
-        .first(conn)
-        .optional()?;
+    let row = invoices::table.find(Uid::from(id)).select(Row::as_select()).first(conn).optional()?;
     Ok(with_lines(conn, row.into_iter().collect())?.pop())
 }
 
 /// Reads an invoice through an update of its row, which on PostgreSQL locks it until the
 /// transaction ends (on SQLite the transaction holds the write lock already).
 pub fn lock(conn: &mut DbConn, id: InvoiceId) -> Result<Option<Invoice>> {
-    let touched = diesel::update(invoices::table.find(Uid::from(id)))
-        .set(invoices::updated_at.eq(now()))
-        .execute(conn)?;
+    let touched =
+        diesel::update(invoices::table.find(Uid::from(id))).set(invoices::updated_at.eq(now())).execute(conn)?;
     if touched == 0 {
         return Ok(None);
     }
@@ -230,18 +221,12 @@ pub fn list(conn: &mut DbConn, f: &InvoiceFilter, page: PageRequest) -> Result<V
     if let Some(before) = page.before {
         q = q.filter(invoices::id.lt(Uid(before)));
     }
-    let rows = q
-        .order(invoices::id.desc())
-        .limit(page.fetch())
-        .load(conn)?;
+    let rows = q.order(invoices::id.desc()).limit(page.fetch()).load(conn)?;
     with_lines(conn, rows)
 }
 
 /// How much of each line of `invoice` its credit notes that are not cancelled credit.
-pub fn credited_quantities(
-    conn: &mut DbConn,
-    invoice: InvoiceId,
-) -> Result<HashMap<InvoiceLineId, Decimal>> {
+pub fn credited_quantities(conn: &mut DbConn, invoice: InvoiceId) -> Result<HashMap<InvoiceLineId, Decimal>> {
     let rows: Vec<(Option<Uid>, Dec)> = invoice_lines::table
         .inner_join(invoices::table)
         .filter(invoices::reversed_invoice_id.eq(Uid::from(invoice)))

@@ -37,9 +37,7 @@ pub fn insert(conn: &mut DbConn, p: &Payment) -> Result<()> {
         date: p.date,
         created_at: p.created_at.naive_utc(),
     };
-    diesel::insert_into(payments::table)
-        .values(row)
-        .execute(conn)?;
+    diesel::insert_into(payments::table).values(row).execute(conn)?;
     Ok(())
 }
 
@@ -64,8 +62,5 @@ pub fn find(conn: &mut DbConn, invoice: InvoiceId, id: PaymentId) -> Result<Opti
 }
 
 pub fn count(conn: &mut DbConn, invoice: InvoiceId) -> Result<i64> {
-    Ok(payments::table
-        .filter(payments::invoice_id.eq(Uid::from(invoice)))
-        .count()
-        .get_result(conn)?)
+    Ok(payments::table.filter(payments::invoice_id.eq(Uid::from(invoice))).count().get_result(conn)?)
 }

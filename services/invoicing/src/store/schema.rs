@@ -82,10 +82,4 @@ diesel::table! {
 
 diesel::joinable!(invoice_lines -> invoices (invoice_id));
 diesel::joinable!(payments -> invoices (invoice_id));
-diesel::allow_tables_to_appear_in_same_query!(
-    invoices,
-    invoice_lines,
-    payments,
-    sequences,
-    line_invoiced
-);
+diesel::allow_tables_to_appear_in_same_query!(invoices, invoice_lines, payments, sequences, line_invoiced);

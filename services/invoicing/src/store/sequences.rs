@@ -23,10 +23,7 @@ pub fn next(conn: &mut DbConn, prefix: &str) -> Result<i64> {
     let id = key(prefix);
     insert_if_missing(conn, "sequences", "id", "last_number", id)?;
     let n = diesel::update(sequences::table.find(id))
-        .set((
-            sequences::last_number.eq(sequences::last_number + 1),
-            sequences::prefix.eq(prefix),
-        ))
+        .set((sequences::last_number.eq(sequences::last_number + 1), sequences::prefix.eq(prefix)))
         .returning(sequences::last_number)
         .get_result(conn)?;
     Ok(n)

@@ -12,13 +12,7 @@ use super::schema::line_invoiced;
 /// Adds `delta` to a sale line's invoiced quantity; returns the new quantity and its version.
 pub fn add_invoiced(conn: &mut DbConn, line: SaleLineId, delta: Decimal) -> Result<(Decimal, i64)> {
     let key = Uid::from(line);
-    insert_if_missing(
-        conn,
-        "line_invoiced",
-        "sale_line_id",
-        "quantity, version",
-        key,
-    )?;
+    insert_if_missing(conn, "line_invoiced", "sale_line_id", "quantity, version", key)?;
     let (quantity, version): (Dec, i64) = diesel::update(line_invoiced::table.find(key))
         .set((
             line_invoiced::quantity.eq(plus(line_invoiced::quantity, delta)),

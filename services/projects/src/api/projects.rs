@@ -124,9 +124,18 @@ pub async fn get_project(ctx: web::Data<Ctx>, id: web::Path<ProjectId>) -> Resul
 #[utoipa::path(tag = "projects", operation_id = "update_project", params(("id" = ProjectId, Path)), request_body = UpdateProject,
     responses((status = 200, body = ProjectDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[patch("/projects/{id}")]
-pub async fn update_project(ctx: web::Data<Ctx>, id: web::Path<ProjectId>, body: Body<UpdateProject>) -> Result<HttpResponse, ApiError> {
+pub async fn update_project(
+    ctx: web::Data<Ctx>,
+    id: web::Path<ProjectId>,
+    body: Body<UpdateProject>,
+) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.0);
-    let changes = ProjectChanges { name: b.name, customer_id: b.customer_id, sale_line_id: b.sale_line_id, allow_timesheets: b.allow_timesheets };
+    let changes = ProjectChanges {
+        name: b.name,
+        customer_id: b.customer_id,
+        sale_line_id: b.sale_line_id,
+        allow_timesheets: b.allow_timesheets,
+    };
     let p = ctx.db.write(move |c| projects::update(c, id, changes)).await?;
     Ok(ok(ProjectDto::from(p)))
 }

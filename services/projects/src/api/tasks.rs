@@ -139,7 +139,11 @@ pub async fn get_task(ctx: web::Data<Ctx>, id: web::Path<TaskId>) -> Result<Http
 #[utoipa::path(tag = "tasks", operation_id = "update_task", params(("id" = TaskId, Path)), request_body = UpdateTask,
     responses((status = 200, body = TaskDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[patch("/tasks/{id}")]
-pub async fn update_task(ctx: web::Data<Ctx>, id: web::Path<TaskId>, body: Body<UpdateTask>) -> Result<HttpResponse, ApiError> {
+pub async fn update_task(
+    ctx: web::Data<Ctx>,
+    id: web::Path<TaskId>,
+    body: Body<UpdateTask>,
+) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.0);
     let changes = TaskChanges {
         name: b.name,

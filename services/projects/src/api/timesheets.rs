@@ -166,7 +166,11 @@ pub async fn get_timesheet(ctx: web::Data<Ctx>, id: web::Path<TimesheetId>) -> R
     responses((status = 200, body = TimesheetDto), (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[patch("/timesheets/{id}")]
-pub async fn update_timesheet(ctx: web::Data<Ctx>, id: web::Path<TimesheetId>, body: Body<UpdateTimesheet>) -> Result<HttpResponse, ApiError> {
+pub async fn update_timesheet(
+    ctx: web::Data<Ctx>,
+    id: web::Path<TimesheetId>,
+    body: Body<UpdateTimesheet>,
+) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.0);
     let changes = TimesheetChanges {
         date: b.date,

@@ -40,7 +40,8 @@ pub fn claim(conn: &mut DbConn, c: Claim) -> Result<Vec<ClaimedLine>> {
     Ok(c.sale_line_ids
         .iter()
         .map(|line| {
-            let (hours, timesheets) = billed.iter().find(|(l, _, _)| l == line).map(|(_, h, n)| (*h, *n)).unwrap_or_default();
+            let (hours, timesheets) =
+                billed.iter().find(|(l, _, _)| l == line).map(|(_, h, n)| (*h, *n)).unwrap_or_default();
             ClaimedLine { sale_line_id: *line, hours, timesheets }
         })
         .collect())

@@ -46,25 +46,31 @@ impl Deltas {
         }
         for (line, delta) in self.lines.into_iter().filter(|(_, d)| !d.is_zero()) {
             let (hours, version) = store::totals::add_line_hours(conn, line, delta)?;
-            outbox::enqueue(conn, Message {
-                aggregate: sale_line_aggregate(line.0),
-                target: Service::Sales,
-                method: "PUT",
-                path: line_timesheet_total_path(line.0),
-                body: serde_json::to_value(TimesheetTotal { hours: hours.into(), version }).unwrap_or_default(),
-                absolute: true,
-            })?;
+            outbox::enqueue(
+                conn,
+                Message {
+                    aggregate: sale_line_aggregate(line.0),
+                    target: Service::Sales,
+                    method: "PUT",
+                    path: line_timesheet_total_path(line.0),
+                    body: serde_json::to_value(TimesheetTotal { hours: hours.into(), version }).unwrap_or_default(),
+                    absolute: true,
+                },
+            )?;
         }
         for (ticket, delta) in self.tickets.into_iter().filter(|(_, d)| !d.is_zero()) {
             let (hours, version) = store::totals::add_ticket_hours(conn, ticket, delta)?;
-            outbox::enqueue(conn, Message {
-                aggregate: format!("ticket:{ticket}"),
-                target: Service::Helpdesk,
-                method: "PUT",
-                path: ticket_timesheet_total_path(ticket.0),
-                body: serde_json::to_value(TimesheetTotal { hours: hours.into(), version }).unwrap_or_default(),
-                absolute: true,
-            })?;
+            outbox::enqueue(
+                conn,
+                Message {
+                    aggregate: format!("ticket:{ticket}"),
+                    target: Service::Helpdesk,
+                    method: "PUT",
+                    path: ticket_timesheet_total_path(ticket.0),
+                    body: serde_json::to_value(TimesheetTotal { hours: hours.into(), version }).unwrap_or_default(),
+                    absolute: true,
+                },
+            )?;
         }
         Ok(())
     }

@@ -101,9 +101,12 @@ fn place(
         }
         (_, Some(t)) => t.project_id,
         (Some(p), None) => p,
-        (None, None) => return Err(Error::invalid("project_id", "a timesheet needs a project_id or a task_id")),
+        (None, None) => {
+            return Err(Error::invalid("project_id", "a timesheet needs a project_id or a task_id"));
+        }
     };
-    let project = store::projects::find(conn, project_id)?.ok_or_else(|| Error::unknown("project_id", "project", project_id.0))?;
+    let project = store::projects::find(conn, project_id)?
+        .ok_or_else(|| Error::unknown("project_id", "project", project_id.0))?;
     if !project.allow_timesheets {
         return Err(Error::invalid("project_id", "this project does not allow timesheets"));
     }
@@ -150,7 +153,10 @@ fn ensure_unbilled(sheet: &Timesheet) -> Result<()> {
     match sheet.invoice_id {
         Some(inv) => Err(Error::conflict(
             "timesheet_invoiced",
-            format!("timesheet {} is billed on invoice {inv}; cancel the invoice or credit it to change this time", sheet.id),
+            format!(
+                "timesheet {} is billed on invoice {inv}; cancel the invoice or credit it to change this time",
+                sheet.id
+            ),
         )),
         None => Ok(()),
     }
@@ -162,7 +168,12 @@ pub fn edit(conn: &mut DbConn, id: TimesheetId, changes: TimesheetChanges) -> Re
     let old = get(conn, id)?;
     ensure_unbilled(&old)?;
     let mut checks = Checks::new();
-    check_entry(&mut checks, changes.employee.as_deref(), changes.hours, changes.description.as_ref().and_then(|d| d.as_deref()));
+    check_entry(
+        &mut checks,
+        changes.employee.as_deref(),
+        changes.hours,
+        changes.description.as_ref().and_then(|d| d.as_deref()),
+    );
     checks.finish()?;
     let mut new = old.clone();
     let task_moved = changes.task_id.is_some_and(|t| t != old.task_id);
@@ -170,7 +181,8 @@ pub fn edit(conn: &mut DbConn, id: TimesheetId, changes: TimesheetChanges) -> Re
         new.task_id = t;
     }
     if task_moved || changes.project_id.is_some() || changes.sale_line_id.is_some() {
-        let project = changes.project_id.or(if task_moved && new.task_id.is_some() { None } else { Some(old.project_id) });
+        let project =
+            changes.project_id.or(if task_moved && new.task_id.is_some() { None } else { Some(old.project_id) });
         let line = match (changes.sale_line_id, task_moved) {
             (Some(l), _) => Some(l),
             (None, true) => None,

@@ -1,7 +1,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use rust_decimal::Decimal;
-use shared::db::{Dec, DbConn, Uid, plus};
+use shared::db::{DbConn, Dec, Uid, plus};
 use shared::ids::TaskId;
 use shared::page::PageRequest;
 

@@ -1,7 +1,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
-use shared::db::{Dec, DbConn, Uid, now};
+use shared::db::{DbConn, Dec, Uid, now};
 use shared::ids::{InvoiceId, SaleLineId, TaskId, TimesheetId};
 use shared::page::PageRequest;
 
@@ -100,7 +100,12 @@ pub fn find(conn: &mut DbConn, id: TimesheetId) -> Result<Option<Timesheet>> {
 }
 
 /// Moves a task's unbilled timesheets counted on `from` to `to`; returns their hours.
-pub fn move_unbilled_line(conn: &mut DbConn, task: TaskId, from: Option<SaleLineId>, to: Option<SaleLineId>) -> Result<Decimal> {
+pub fn move_unbilled_line(
+    conn: &mut DbConn,
+    task: TaskId,
+    from: Option<SaleLineId>,
+    to: Option<SaleLineId>,
+) -> Result<Decimal> {
     let from = from.map(Uid::from);
     let rows: Vec<(Uid, Dec)> = timesheets::table
         .filter(timesheets::task_id.eq(Uid::from(task)))
@@ -195,10 +200,7 @@ pub fn billed_by_line(conn: &mut DbConn, invoice: InvoiceId) -> Result<Vec<(Sale
         .group_by(timesheets::sale_line_id)
         .select((timesheets::sale_line_id, sum(timesheets::hours), count_star()))
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(l, h, n)| l.map(|l| (l.into(), h.map(|h| h.0).unwrap_or_default(), n)))
-        .collect())
+    Ok(rows.into_iter().filter_map(|(l, h, n)| l.map(|l| (l.into(), h.map(|h| h.0).unwrap_or_default(), n))).collect())
 }
 
 /// Unstamps the invoice's timesheets, of these lines or all; returns how many.

@@ -26,12 +26,7 @@ pub struct CustomerDto {
 
 impl From<Customer> for CustomerDto {
     fn from(c: Customer) -> Self {
-        CustomerDto {
-            id: c.id,
-            name: c.name,
-            email: c.email,
-            created_at: c.created_at,
-        }
+        CustomerDto { id: c.id, name: c.name, email: c.email, created_at: c.created_at }
     }
 }
 
@@ -119,45 +114,27 @@ impl From<PrepaidHours> for PrepaidHoursDto {
 #[utoipa::path(tag = "customers", operation_id = "create_customer", request_body = CreateCustomer,
     responses((status = 201, body = CustomerDto), (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/customers")]
-pub async fn create_customer(
-    ctx: web::Data<Ctx>,
-    body: Body<CreateCustomer>,
-) -> Result<HttpResponse, ApiError> {
-    let new = NewCustomer {
-        name: body.0.name,
-        email: body.0.email,
-    };
+pub async fn create_customer(ctx: web::Data<Ctx>, body: Body<CreateCustomer>) -> Result<HttpResponse, ApiError> {
+    let new = NewCustomer { name: body.0.name, email: body.0.email };
     let c = ctx.db.write(move |c| customers::create(c, new)).await?;
-    Ok(created(
-        format!("/api/v1/customers/{}", c.id),
-        CustomerDto::from(c),
-    ))
+    Ok(created(format!("/api/v1/customers/{}", c.id), CustomerDto::from(c)))
 }
 
 /// List customers, newest first.
 #[utoipa::path(tag = "customers", operation_id = "list_customers", params(CustomerQuery),
     responses((status = 200, body = Page<CustomerDto>)))]
 #[get("/customers")]
-pub async fn list_customers(
-    ctx: web::Data<Ctx>,
-    q: web::Query<CustomerQuery>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list_customers(ctx: web::Data<Ctx>, q: web::Query<CustomerQuery>) -> Result<HttpResponse, ApiError> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let list = ctx.db.run(move |c| customers::list(c, page)).await?;
-    Ok(ok(Page {
-        items: list.items.into_iter().map(CustomerDto::from).collect(),
-        next_cursor: list.next_cursor,
-    }))
+    Ok(ok(Page { items: list.items.into_iter().map(CustomerDto::from).collect(), next_cursor: list.next_cursor }))
 }
 
 /// Get a customer.
 #[utoipa::path(tag = "customers", operation_id = "get_customer", params(("id" = CustomerId, Path)),
     responses((status = 200, body = CustomerDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/customers/{id}")]
-pub async fn get_customer(
-    ctx: web::Data<Ctx>,
-    id: web::Path<CustomerId>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get_customer(ctx: web::Data<Ctx>, id: web::Path<CustomerId>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let c = ctx.db.run(move |c| customers::get(c, id)).await?;
     Ok(ok(CustomerDto::from(c)))
@@ -174,14 +151,8 @@ pub async fn update_customer(
     body: Body<UpdateCustomer>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.0);
-    let changes = CustomerChanges {
-        name: b.name,
-        email: b.email,
-    };
-    let c = ctx
-        .db
-        .write(move |c| customers::update(c, id, changes))
-        .await?;
+    let changes = CustomerChanges { name: b.name, email: b.email };
+    let c = ctx.db.write(move |c| customers::update(c, id, changes)).await?;
     Ok(ok(CustomerDto::from(c)))
 }
 
@@ -189,10 +160,7 @@ pub async fn update_customer(
 #[utoipa::path(tag = "customers", operation_id = "customer_prepaid_hours", params(("id" = CustomerId, Path)),
     responses((status = 200, body = PrepaidHoursDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/customers/{id}/prepaid-hours")]
-pub async fn prepaid_hours(
-    ctx: web::Data<Ctx>,
-    id: web::Path<CustomerId>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn prepaid_hours(ctx: web::Data<Ctx>, id: web::Path<CustomerId>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let p = ctx.db.run(move |c| customers::prepaid_hours(c, id)).await?;
     Ok(ok(PrepaidHoursDto::from(p)))

@@ -159,10 +159,7 @@ pub struct TotalAppliedDto {
 
 impl From<Applied> for TotalAppliedDto {
     fn from(a: Applied) -> Self {
-        TotalAppliedDto {
-            applied: a.applied,
-            version: a.version,
-        }
+        TotalAppliedDto { applied: a.applied, version: a.version }
     }
 }
 
@@ -170,31 +167,19 @@ impl From<Applied> for TotalAppliedDto {
 #[utoipa::path(tag = "order-lines", operation_id = "list_order_lines", params(LineQuery),
     responses((status = 200, body = Page<LineDto>)))]
 #[get("/order-lines")]
-pub async fn list_lines(
-    ctx: web::Data<Ctx>,
-    q: web::Query<LineQuery>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list_lines(ctx: web::Data<Ctx>, q: web::Query<LineQuery>) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    let filter = LineFilter {
-        customer_id: q.customer_id,
-        order_id: q.order_id,
-    };
+    let filter = LineFilter { customer_id: q.customer_id, order_id: q.order_id };
     let list = ctx.db.run(move |c| lines::list(c, &filter, page)).await?;
-    Ok(ok(Page {
-        items: list.items.into_iter().map(LineDto::from).collect(),
-        next_cursor: list.next_cursor,
-    }))
+    Ok(ok(Page { items: list.items.into_iter().map(LineDto::from).collect(), next_cursor: list.next_cursor }))
 }
 
 /// Get an order line.
 #[utoipa::path(tag = "order-lines", operation_id = "get_order_line", params(("id" = SaleLineId, Path)),
     responses((status = 200, body = LineDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/order-lines/{id}")]
-pub async fn get_line(
-    ctx: web::Data<Ctx>,
-    id: web::Path<SaleLineId>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get_line(ctx: web::Data<Ctx>, id: web::Path<SaleLineId>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let v = ctx.db.run(move |c| lines::get(c, id)).await?;
     Ok(ok(LineDto::from(v)))
@@ -212,10 +197,7 @@ pub async fn update_line(
     body: Body<UpdateLine>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, qty) = (id.into_inner(), body.0.qty_delivered.0);
-    let v = ctx
-        .db
-        .write(move |c| lines::set_delivered(c, id, qty))
-        .await?;
+    let v = ctx.db.write(move |c| lines::set_delivered(c, id, qty)).await?;
     Ok(ok(LineDto::from(v)))
 }
 
@@ -231,10 +213,7 @@ pub async fn timesheet_total(
     body: Body<TimesheetTotalDto>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.0);
-    let a = ctx
-        .db
-        .write(move |c| totals::timesheet_total(c, id, b.hours.0, b.version))
-        .await?;
+    let a = ctx.db.write(move |c| totals::timesheet_total(c, id, b.hours.0, b.version)).await?;
     Ok(ok(TotalAppliedDto::from(a)))
 }
 
@@ -250,9 +229,6 @@ pub async fn invoiced_total(
     body: Body<InvoicedTotalDto>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.0);
-    let a = ctx
-        .db
-        .write(move |c| totals::invoiced_total(c, id, b.quantity.0, b.version))
-        .await?;
+    let a = ctx.db.write(move |c| totals::invoiced_total(c, id, b.quantity.0, b.version)).await?;
     Ok(ok(TotalAppliedDto::from(a)))
 }

@@ -41,9 +41,5 @@ pub(crate) fn query_choice<T>(
     parse: fn(&str) -> Option<T>,
     choices: String,
 ) -> Result<Option<T>, ApiError> {
-    value
-        .map(|v| {
-            parse(v).ok_or_else(|| ApiError::invalid(field, format!("must be one of: {choices}")))
-        })
-        .transpose()
+    value.map(|v| parse(v).ok_or_else(|| ApiError::invalid(field, format!("must be one of: {choices}")))).transpose()
 }

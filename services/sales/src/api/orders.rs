@@ -130,39 +130,22 @@ pub struct InvoiceOrder {
 #[utoipa::path(tag = "orders", operation_id = "create_order", request_body = CreateOrder,
     responses((status = 201, body = OrderDto), (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/orders")]
-pub async fn create_order(
-    ctx: web::Data<Ctx>,
-    body: Body<CreateOrder>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn create_order(ctx: web::Data<Ctx>, body: Body<CreateOrder>) -> Result<HttpResponse, ApiError> {
     let b = body.0;
-    let new = NewOrder {
-        customer_id: b.customer_id,
-        lines: b.lines.into_iter().map(NewLine::from).collect(),
-    };
+    let new = NewOrder { customer_id: b.customer_id, lines: b.lines.into_iter().map(NewLine::from).collect() };
     let o = ctx.db.write(move |c| orders::create(c, new)).await?;
-    Ok(created(
-        format!("/api/v1/orders/{}", o.order.id),
-        OrderDto::from(o),
-    ))
+    Ok(created(format!("/api/v1/orders/{}", o.order.id), OrderDto::from(o)))
 }
 
 /// List orders, newest first.
 #[utoipa::path(tag = "orders", operation_id = "list_orders", params(OrderQuery), responses((status = 200, body = Page<OrderDto>)))]
 #[get("/orders")]
-pub async fn list_orders(
-    ctx: web::Data<Ctx>,
-    q: web::Query<OrderQuery>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list_orders(ctx: web::Data<Ctx>, q: web::Query<OrderQuery>) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let filter = OrderFilter {
         customer_id: q.customer_id,
-        state: query_choice(
-            "state",
-            q.state.as_deref(),
-            OrderState::parse,
-            OrderState::choices(),
-        )?,
+        state: query_choice("state", q.state.as_deref(), OrderState::parse, OrderState::choices())?,
         invoice_status: query_choice(
             "invoice_status",
             q.invoice_status.as_deref(),
@@ -171,20 +154,14 @@ pub async fn list_orders(
         )?,
     };
     let list = ctx.db.run(move |c| orders::list(c, &filter, page)).await?;
-    Ok(ok(Page {
-        items: list.items.into_iter().map(OrderDto::from).collect(),
-        next_cursor: list.next_cursor,
-    }))
+    Ok(ok(Page { items: list.items.into_iter().map(OrderDto::from).collect(), next_cursor: list.next_cursor }))
 }
 
 /// Get an order with its lines.
 #[utoipa::path(tag = "orders", operation_id = "get_order", params(("id" = OrderId, Path)),
     responses((status = 200, body = OrderDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/orders/{id}")]
-pub async fn get_order(
-    ctx: web::Data<Ctx>,
-    id: web::Path<OrderId>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get_order(ctx: web::Data<Ctx>, id: web::Path<OrderId>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let o = ctx.db.run(move |c| orders::get(c, id)).await?;
     Ok(ok(OrderDto::from(o)))
@@ -204,10 +181,7 @@ pub async fn add_line(
 ) -> Result<HttpResponse, ApiError> {
     let (id, line) = (id.into_inner(), NewLine::from(body.0));
     let v = orders::add_line_and_wait(&ctx, id, line).await?;
-    Ok(created(
-        format!("/api/v1/order-lines/{}", v.line.id),
-        LineDto::from(v),
-    ))
+    Ok(created(format!("/api/v1/order-lines/{}", v.line.id), LineDto::from(v)))
 }
 
 /// Confirm a draft order: it becomes `sale`, and the tasks and projects its lines' products
@@ -217,10 +191,7 @@ pub async fn add_line(
     responses((status = 200, body = OrderDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "not a draft (`order_not_draft`)", body = Problem, content_type = "application/problem+json")))]
 #[post("/orders/{id}/confirm")]
-pub async fn confirm_order(
-    ctx: web::Data<Ctx>,
-    id: web::Path<OrderId>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn confirm_order(ctx: web::Data<Ctx>, id: web::Path<OrderId>) -> Result<HttpResponse, ApiError> {
     let o = orders::confirm(&ctx, id.into_inner()).await?;
     Ok(ok(OrderDto::from(o)))
 }
@@ -231,10 +202,7 @@ pub async fn confirm_order(
         (status = 409, description = "already cancelled, or a posted invoice stands that no credit note reverses", body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json")))]
 #[post("/orders/{id}/cancel")]
-pub async fn cancel_order(
-    ctx: web::Data<Ctx>,
-    id: web::Path<OrderId>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn cancel_order(ctx: web::Data<Ctx>, id: web::Path<OrderId>) -> Result<HttpResponse, ApiError> {
     let o = billing::cancel(&ctx, id.into_inner()).await?;
     Ok(ok(OrderDto::from(o)))
 }
@@ -252,13 +220,7 @@ pub async fn invoice_order(
     id: web::Path<OrderId>,
     body: OptionalBody<InvoiceOrder>,
 ) -> Result<HttpResponse, ApiError> {
-    let period = body
-        .0
-        .map(|b| Period {
-            from: b.timesheets_from,
-            to: b.timesheets_to,
-        })
-        .unwrap_or_default();
+    let period = body.0.map(|b| Period { from: b.timesheets_from, to: b.timesheets_to }).unwrap_or_default();
     let inv = billing::invoice(&ctx, id.into_inner(), period).await?;
     Ok(created(inv.location, inv.body))
 }

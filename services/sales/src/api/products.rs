@@ -154,16 +154,9 @@ pub struct UomList {
 pub async fn list_uoms() -> HttpResponse {
     let items = Uom::ALL
         .iter()
-        .map(|u| UomDto {
-            code: *u,
-            category: u.category(),
-            hours: u.is_time().then(|| u.hours().into()),
-        })
+        .map(|u| UomDto { code: *u, category: u.category(), hours: u.is_time().then(|| u.hours().into()) })
         .collect();
-    ok(UomList {
-        items,
-        next_cursor: None,
-    })
+    ok(UomList { items, next_cursor: None })
 }
 
 /// Create a product.
@@ -171,10 +164,7 @@ pub async fn list_uoms() -> HttpResponse {
     responses((status = 201, body = ProductDto), (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "projects could not say whether `project_id` exists", body = Problem, content_type = "application/problem+json")))]
 #[post("/products")]
-pub async fn create_product(
-    ctx: web::Data<Ctx>,
-    body: Body<CreateProduct>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn create_product(ctx: web::Data<Ctx>, body: Body<CreateProduct>) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let spec = ProductSpec {
         name: b.name,
@@ -188,48 +178,28 @@ pub async fn create_product(
         upsell_threshold: b.upsell_threshold.map(|d| d.0),
     };
     let p = products::create(&ctx, spec).await?;
-    Ok(created(
-        format!("/api/v1/products/{}", p.id),
-        ProductDto::from(p),
-    ))
+    Ok(created(format!("/api/v1/products/{}", p.id), ProductDto::from(p)))
 }
 
 /// List products, newest first.
 #[utoipa::path(tag = "products", operation_id = "list_products", params(ProductQuery),
     responses((status = 200, body = Page<ProductDto>)))]
 #[get("/products")]
-pub async fn list_products(
-    ctx: web::Data<Ctx>,
-    q: web::Query<ProductQuery>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list_products(ctx: web::Data<Ctx>, q: web::Query<ProductQuery>) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let filter = ProductFilter {
-        product_type: query_choice(
-            "type",
-            q.product_type.as_deref(),
-            ProductType::parse,
-            ProductType::choices(),
-        )?,
+        product_type: query_choice("type", q.product_type.as_deref(), ProductType::parse, ProductType::choices())?,
     };
-    let list = ctx
-        .db
-        .run(move |c| products::list(c, &filter, page))
-        .await?;
-    Ok(ok(Page {
-        items: list.items.into_iter().map(ProductDto::from).collect(),
-        next_cursor: list.next_cursor,
-    }))
+    let list = ctx.db.run(move |c| products::list(c, &filter, page)).await?;
+    Ok(ok(Page { items: list.items.into_iter().map(ProductDto::from).collect(), next_cursor: list.next_cursor }))
 }
 
 /// Get a product.
 #[utoipa::path(tag = "products", operation_id = "get_product", params(("id" = ProductId, Path)),
     responses((status = 200, body = ProductDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/products/{id}")]
-pub async fn get_product(
-    ctx: web::Data<Ctx>,
-    id: web::Path<ProductId>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get_product(ctx: web::Data<Ctx>, id: web::Path<ProductId>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let p = ctx.db.run(move |c| products::get(c, id)).await?;
     Ok(ok(ProductDto::from(p)))

@@ -11,8 +11,7 @@ use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 use shared::config::Service;
 use shared::contracts::{
-    ClaimTimesheets, ClaimedTimesheets, NewInvoice, NewInvoiceLine, ReleaseTimesheets,
-    release_claim_path,
+    ClaimTimesheets, ClaimedTimesheets, NewInvoice, NewInvoiceLine, ReleaseTimesheets, release_claim_path,
 };
 use shared::decimal::round_half_up;
 use shared::ids::{InvoiceId, OrderId};
@@ -87,52 +86,33 @@ pub async fn invoice(ctx: &Ctx, id: OrderId, period: Period) -> Result<CreatedIn
     if let (Some(from), Some(to)) = (period.from, period.to)
         && from > to
     {
-        return Err(Error::invalid(
-            "timesheets_to",
-            "must not be before timesheets_from",
-        ));
+        return Err(Error::invalid("timesheets_to", "must not be before timesheets_from"));
     }
     let o = ctx.db.run(move |c| orders::get(c, id)).await?;
     if o.order.state != OrderState::Sale {
         return Err(Error::conflict(
             "order_not_confirmed",
-            format!(
-                "order {} is {}; only confirmed orders are invoiced",
-                o.order.name, o.order.state
-            ),
+            format!("order {} is {}; only confirmed orders are invoiced", o.order.name, o.order.state),
         ));
     }
-    let mut candidates: Vec<&Line> = o
-        .lines
-        .iter()
-        .filter(|l| l.qty_to_invoice(OrderState::Sale) > Decimal::ZERO)
-        .collect();
+    let mut candidates: Vec<&Line> =
+        o.lines.iter().filter(|l| l.qty_to_invoice(OrderState::Sale) > Decimal::ZERO).collect();
     candidates.sort_by_key(|l| l.seq);
     if candidates.is_empty() {
         return Err(nothing_to_invoice(&o));
     }
     let invoice = invoice_id(&o);
-    let timesheet_lines: Vec<Uuid> = candidates
-        .iter()
-        .filter(|l| l.service_policy == Some(ServicePolicy::Timesheet))
-        .map(|l| l.id.0)
-        .collect();
-    let claimed = if timesheet_lines.is_empty() {
-        HashMap::new()
-    } else {
-        claim(ctx, invoice, timesheet_lines, period).await?
-    };
+    let timesheet_lines: Vec<Uuid> =
+        candidates.iter().filter(|l| l.service_policy == Some(ServicePolicy::Timesheet)).map(|l| l.id.0).collect();
+    let claimed =
+        if timesheet_lines.is_empty() { HashMap::new() } else { claim(ctx, invoice, timesheet_lines, period).await? };
     let claimed_any = claimed.values().any(|h| !h.is_zero());
     let mut lines = Vec::new();
     for l in candidates {
         let bills_timesheets = l.service_policy == Some(ServicePolicy::Timesheet);
         let quantity = if bills_timesheets {
             let hours = claimed.get(&l.id.0).copied().unwrap_or(Decimal::ZERO);
-            if l.uom.is_time() {
-                round_half_up(hours / l.uom.hours(), 2)
-            } else {
-                hours
-            }
+            if l.uom.is_time() { round_half_up(hours / l.uom.hours(), 2) } else { hours }
         } else {
             l.qty_to_invoice(OrderState::Sale)
         };
@@ -164,20 +144,10 @@ pub async fn invoice(ctx: &Ctx, id: OrderId, period: Period) -> Result<CreatedIn
     };
     match create_invoice(ctx, invoice, &body).await {
         Ok(answer) => {
-            let created = answer
-                .get("id")
-                .and_then(|v| v.as_str())
-                .and_then(|s| Uuid::parse_str(s).ok())
-                .unwrap_or(invoice.0);
-            let location = format!(
-                "{}{INVOICES_PATH}/{created}",
-                ctx.peers.urls().get(Service::Invoicing)
-            );
-            Ok(CreatedInvoice {
-                id: created,
-                location,
-                body: answer,
-            })
+            let created =
+                answer.get("id").and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok()).unwrap_or(invoice.0);
+            let location = format!("{}{INVOICES_PATH}/{created}", ctx.peers.urls().get(Service::Invoicing));
+            Ok(CreatedInvoice { id: created, location, body: answer })
         }
         Err(e) => {
             if claimed_any && should_release(ctx, invoice, &e).await {
@@ -189,36 +159,15 @@ pub async fn invoice(ctx: &Ctx, id: OrderId, period: Period) -> Result<CreatedIn
 }
 
 fn nothing_to_invoice(o: &OrderWithLines) -> Error {
-    Error::conflict(
-        "nothing_to_invoice",
-        format!("order {} has nothing to invoice", o.order.name),
-    )
+    Error::conflict("nothing_to_invoice", format!("order {} has nothing to invoice", o.order.name))
 }
 
-async fn claim(
-    ctx: &Ctx,
-    invoice: InvoiceId,
-    lines: Vec<Uuid>,
-    period: Period,
-) -> Result<HashMap<Uuid, Decimal>> {
-    let body = ClaimTimesheets {
-        invoice_id: invoice.0,
-        sale_line_ids: lines,
-        date_from: period.from,
-        date_to: period.to,
-    };
+async fn claim(ctx: &Ctx, invoice: InvoiceId, lines: Vec<Uuid>, period: Period) -> Result<HashMap<Uuid, Decimal>> {
+    let body =
+        ClaimTimesheets { invoice_id: invoice.0, sale_line_ids: lines, date_from: period.from, date_to: period.to };
     let key = format!("sales-claim-{invoice}");
-    let claimed: ClaimedTimesheets = ctx
-        .peers
-        .call(
-            Service::Projects,
-            Method::POST,
-            CLAIMS_PATH,
-            Some(&body),
-            Some(&key),
-        )
-        .await
-        .map_err(refused)?;
+    let claimed: ClaimedTimesheets =
+        ctx.peers.call(Service::Projects, Method::POST, CLAIMS_PATH, Some(&body), Some(&key)).await.map_err(refused)?;
     let mut hours = HashMap::new();
     for l in claimed.lines {
         *hours.entry(l.sale_line_id).or_insert(Decimal::ZERO) += l.hours.0;
@@ -238,13 +187,7 @@ async fn create_invoice(
     loop {
         let res = ctx
             .peers
-            .call::<_, serde_json::Value>(
-                Service::Invoicing,
-                Method::POST,
-                INVOICES_PATH,
-                Some(body),
-                Some(&key),
-            )
+            .call::<_, serde_json::Value>(Service::Invoicing, Method::POST, INVOICES_PATH, Some(body), Some(&key))
             .await;
         match res {
             Err(e) if in_progress(&e) && tries < 50 => {
@@ -263,11 +206,7 @@ async fn should_release(ctx: &Ctx, invoice: InvoiceId, error: &PeerError) -> boo
         return false;
     }
     let path = format!("{INVOICES_PATH}/{invoice}");
-    match ctx
-        .peers
-        .get::<serde_json::Value>(Service::Invoicing, &path)
-        .await
-    {
+    match ctx.peers.get::<serde_json::Value>(Service::Invoicing, &path).await {
         Ok(_) => false,
         Err(e) if e.rejected_status() == Some(404) => true,
         Err(_) => !matches!(error, PeerError::Timeout { .. }),
@@ -276,21 +215,11 @@ async fn should_release(ctx: &Ctx, invoice: InvoiceId, error: &PeerError) -> boo
 
 /// Gives the invoice's timesheets back; when projects cannot be told now, the outbox tells it.
 async fn release(ctx: &Ctx, invoice: InvoiceId) {
-    let body = ReleaseTimesheets {
-        sale_line_ids: None,
-    };
+    let body = ReleaseTimesheets { sale_line_ids: None };
     let path = release_claim_path(invoice.0);
     let key = Uuid::now_v7().to_string();
-    let sent = ctx
-        .peers
-        .call::<_, serde_json::Value>(
-            Service::Projects,
-            Method::POST,
-            &path,
-            Some(&body),
-            Some(&key),
-        )
-        .await;
+    let sent =
+        ctx.peers.call::<_, serde_json::Value>(Service::Projects, Method::POST, &path, Some(&body), Some(&key)).await;
     if let Err(e) = sent {
         tracing::warn!(invoice = %invoice, error = %e, "could not release claimed timesheets; queued");
         let message = shared::outbox::Message {
@@ -301,10 +230,7 @@ async fn release(ctx: &Ctx, invoice: InvoiceId) {
             body: serde_json::to_value(&body).unwrap_or_default(),
             absolute: false,
         };
-        let queued = ctx
-            .db
-            .write(move |c| shared::outbox::enqueue(c, message))
-            .await;
+        let queued = ctx.db.write(move |c| shared::outbox::enqueue(c, message)).await;
         if let Err(e) = queued {
             tracing::error!(invoice = %invoice, error = %e, "could not queue the release of claimed timesheets");
         }
@@ -335,11 +261,7 @@ async fn invoices_of(ctx: &Ctx, order: OrderId) -> Result<Vec<InvoiceSummary>> {
         if let Some(c) = &cursor {
             path.push_str(&format!("&cursor={c}"));
         }
-        let page: InvoicePage = ctx
-            .peers
-            .get(Service::Invoicing, &path)
-            .await
-            .map_err(Error::Peer)?;
+        let page: InvoicePage = ctx.peers.get(Service::Invoicing, &path).await.map_err(Error::Peer)?;
         all.extend(page.items);
         match page.next_cursor {
             Some(c) if !c.is_empty() => cursor = Some(c),
@@ -353,10 +275,7 @@ async fn invoices_of(ctx: &Ctx, order: OrderId) -> Result<Vec<InvoiceSummary>> {
 pub async fn cancel(ctx: &Ctx, id: OrderId) -> Result<OrderWithLines> {
     let o = ctx.db.run(move |c| orders::get(c, id)).await?;
     if o.order.state == OrderState::Cancel {
-        return Err(Error::conflict(
-            "order_cancelled",
-            format!("order {} is already cancelled", o.order.name),
-        ));
+        return Err(Error::conflict("order_cancelled", format!("order {} is already cancelled", o.order.name)));
     }
     if o.order.state == OrderState::Sale {
         let invoices = invoices_of(ctx, id).await?;
@@ -365,9 +284,8 @@ pub async fn cancel(ctx: &Ctx, id: OrderId) -> Result<OrderWithLines> {
             .filter(|i| i.kind == "credit_note" && i.state == "posted")
             .filter_map(|i| i.reversed_invoice_id)
             .collect();
-        if let Some(posted) = invoices
-            .iter()
-            .find(|i| i.kind == "invoice" && i.state == "posted" && !reversed.contains(&i.id))
+        if let Some(posted) =
+            invoices.iter().find(|i| i.kind == "invoice" && i.state == "posted" && !reversed.contains(&i.id))
         {
             return Err(Error::conflict(
                 "order_invoiced",
@@ -377,21 +295,12 @@ pub async fn cancel(ctx: &Ctx, id: OrderId) -> Result<OrderWithLines> {
                 ),
             ));
         }
-        for draft in invoices
-            .iter()
-            .filter(|i| i.kind == "invoice" && i.state == "draft")
-        {
+        for draft in invoices.iter().filter(|i| i.kind == "invoice" && i.state == "draft") {
             let path = format!("{INVOICES_PATH}/{}/cancel", draft.id);
             let key = format!("sales-cancel-{}", draft.id);
             let res = ctx
                 .peers
-                .call::<(), serde_json::Value>(
-                    Service::Invoicing,
-                    Method::POST,
-                    &path,
-                    None,
-                    Some(&key),
-                )
+                .call::<(), serde_json::Value>(Service::Invoicing, Method::POST, &path, None, Some(&key))
                 .await;
             match res {
                 Ok(_) => {}
@@ -406,10 +315,7 @@ pub async fn cancel(ctx: &Ctx, id: OrderId) -> Result<OrderWithLines> {
             store::orders::lock(c, id)?;
             let o = orders::get(c, id)?;
             if o.order.state == OrderState::Cancel {
-                return Err(Error::conflict(
-                    "order_cancelled",
-                    format!("order {} is already cancelled", o.order.name),
-                ));
+                return Err(Error::conflict("order_cancelled", format!("order {} is already cancelled", o.order.name)));
             }
             store::orders::set_state(c, id, OrderState::Cancel, o.order.confirmed_at)?;
             orders::refresh_status(c, id)

@@ -59,12 +59,7 @@ pub fn create(conn: &mut DbConn, new: NewCustomer) -> Result<Customer> {
         check_email(&mut checks, e);
     }
     checks.finish()?;
-    let customer = Customer {
-        id: CustomerId::new(),
-        name: new.name.trim().to_owned(),
-        email,
-        created_at: Utc::now(),
-    };
+    let customer = Customer { id: CustomerId::new(), name: new.name.trim().to_owned(), email, created_at: Utc::now() };
     store::customers::insert(conn, &customer)?;
     Ok(customer)
 }
@@ -122,14 +117,8 @@ pub struct PrepaidHours {
 pub fn prepaid_hours(conn: &mut DbConn, id: CustomerId) -> Result<PrepaidHours> {
     get(conn, id)?;
     let lines = store::lines::of_customer(conn, id)?;
-    let orders = store::orders::names_and_states(
-        conn,
-        &lines.iter().map(|l| l.order_id).collect::<Vec<_>>(),
-    )?;
-    let products = store::products::names(
-        conn,
-        &lines.iter().map(|l| l.product_id).collect::<Vec<_>>(),
-    )?;
+    let orders = store::orders::names_and_states(conn, &lines.iter().map(|l| l.order_id).collect::<Vec<_>>())?;
+    let products = store::products::names(conn, &lines.iter().map(|l| l.product_id).collect::<Vec<_>>())?;
     let mut out = Vec::new();
     for line in lines {
         let Some((order_name, OrderState::Sale)) = orders.get(&line.order_id).cloned() else {
@@ -141,19 +130,12 @@ pub fn prepaid_hours(conn: &mut DbConn, id: CustomerId) -> Result<PrepaidHours> 
         out.push(PrepaidLine {
             sale_line_id: line.id,
             order_name,
-            product_name: products
-                .get(&line.product_id)
-                .cloned()
-                .unwrap_or_else(|| line.description.clone()),
+            product_name: products.get(&line.product_id).cloned().unwrap_or_else(|| line.description.clone()),
             ordered_hours: line.ordered_hours(),
             delivered_hours: line.delivered_hours,
             remaining_hours: remaining,
         });
     }
     let total = out.iter().map(|l| l.remaining_hours).sum();
-    Ok(PrepaidHours {
-        customer_id: id,
-        remaining_hours: total,
-        lines: out,
-    })
+    Ok(PrepaidHours { customer_id: id, remaining_hours: total, lines: out })
 }

@@ -30,14 +30,7 @@ fn first_line(text: &str) -> &str {
 }
 
 fn post(aggregate: String, path: &str, body: serde_json::Value) -> Message {
-    Message {
-        aggregate,
-        target: Service::Projects,
-        method: "POST",
-        path: path.to_owned(),
-        body,
-        absolute: false,
-    }
+    Message { aggregate, target: Service::Projects, method: "POST", path: path.to_owned(), body, absolute: false }
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value> {
@@ -48,9 +41,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value> {
 pub fn generate(conn: &mut DbConn, order: &mut Order, lines: &[Line]) -> Result<()> {
     let mut lines: Vec<&Line> = lines
         .iter()
-        .filter(|l| {
-            l.product_type == ProductType::Service && l.service_tracking != ServiceTracking::None
-        })
+        .filter(|l| l.product_type == ProductType::Service && l.service_tracking != ServiceTracking::None)
         .collect();
     lines.sort_by_key(|l| l.seq);
     for line in lines {
@@ -81,10 +72,7 @@ pub fn generate(conn: &mut DbConn, order: &mut Order, lines: &[Line]) -> Result<
                     sale_line_id: Some(line.id.0),
                     allocated_hours: line.ordered_hours().into(),
                 };
-                outbox::enqueue(
-                    conn,
-                    post(sale_line_aggregate(line.id.0), TASKS_PATH, to_json(&body)?),
-                )?;
+                outbox::enqueue(conn, post(sale_line_aggregate(line.id.0), TASKS_PATH, to_json(&body)?))?;
                 store::lines::set_pending(conn, line.id, Some(task), None, None)?;
             }
             ServiceTracking::TaskInNewProject | ServiceTracking::ProjectOnly => {
@@ -104,17 +92,13 @@ pub fn generate(conn: &mut DbConn, order: &mut Order, lines: &[Line]) -> Result<
                             customer_id: Some(order.customer_id.0),
                             sale_line_id: Some(line.id.0),
                         };
-                        outbox::enqueue(
-                            conn,
-                            post(aggregate.clone(), PROJECTS_PATH, to_json(&body)?),
-                        )?;
+                        outbox::enqueue(conn, post(aggregate.clone(), PROJECTS_PATH, to_json(&body)?))?;
                         store::orders::set_new_project(conn, order.id, project)?;
                         order.new_project_id = Some(project);
                         (project, false)
                     }
                 };
-                let task =
-                    (line.service_tracking == ServiceTracking::TaskInNewProject).then(TaskId::new);
+                let task = (line.service_tracking == ServiceTracking::TaskInNewProject).then(TaskId::new);
                 if let Some(task) = task {
                     let body = NewTask {
                         id: Some(task.0),
@@ -127,13 +111,7 @@ pub fn generate(conn: &mut DbConn, order: &mut Order, lines: &[Line]) -> Result<
                     };
                     outbox::enqueue(conn, post(aggregate, TASKS_PATH, to_json(&body)?))?;
                 }
-                store::lines::set_pending(
-                    conn,
-                    line.id,
-                    task,
-                    Some(project),
-                    delivered.then_some(project),
-                )?;
+                store::lines::set_pending(conn, line.id, task, Some(project), delivered.then_some(project))?;
             }
         }
     }
@@ -160,12 +138,7 @@ pub fn on_delivered(
             Err(e) => return ignore(row, e),
         };
         if let Some(line) = sent.sale_line_id {
-            store::lines::set_task(
-                conn,
-                SaleLineId(line),
-                TaskId(task.id),
-                ProjectId(task.project_id),
-            )?;
+            store::lines::set_task(conn, SaleLineId(line), TaskId(task.id), ProjectId(task.project_id))?;
         }
     } else if row.path == PROJECTS_PATH {
         let project: ProjectView = match serde_json::from_value(answer.clone()) {
@@ -192,10 +165,7 @@ pub async fn await_delivery(ctx: &Ctx, order: OrderId) {
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         ctx.outbox.flush(left).await;
-        let state = ctx
-            .db
-            .run(move |c| store::lines::delivery_state(c, order))
-            .await;
+        let state = ctx.db.run(move |c| store::lines::delivery_state(c, order)).await;
         match state {
             Ok((0, _)) | Ok((_, true)) => return,
             Ok(_) => {}

@@ -10,8 +10,8 @@ use shared::ids::{CustomerId, OrderId, ProductId, ProjectId, SaleLineId, TaskId}
 use shared::page::{Page, PageRequest};
 
 use super::{
-    Checks, DeliveredMethod, Error, InvoiceStatus, OrderState, ProductType, Result, ServicePolicy,
-    ServiceTracking, Uom, check_amount,
+    Checks, DeliveredMethod, Error, InvoiceStatus, OrderState, ProductType, Result, ServicePolicy, ServiceTracking,
+    Uom, check_amount,
 };
 use crate::store;
 
@@ -91,13 +91,11 @@ impl Line {
     }
 
     fn invoiced_on_order(&self) -> bool {
-        self.product_type == ProductType::Goods
-            || self.service_policy == Some(ServicePolicy::Prepaid)
+        self.product_type == ProductType::Goods || self.service_policy == Some(ServicePolicy::Prepaid)
     }
 
     pub fn is_prepaid(&self) -> bool {
-        self.product_type == ProductType::Service
-            && self.service_policy == Some(ServicePolicy::Prepaid)
+        self.product_type == ProductType::Service && self.service_policy == Some(ServicePolicy::Prepaid)
     }
 
     /// 0 unless the order is confirmed; ordered − invoiced for prepaid and goods, delivered −
@@ -130,8 +128,7 @@ impl Line {
 
     /// Ordered hours minus logged hours, exact, for prepaid lines in a time uom; else none.
     pub fn remaining_hours(&self) -> Option<Decimal> {
-        (self.is_prepaid() && self.uom.is_time())
-            .then(|| self.ordered_hours() - self.delivered_hours)
+        (self.is_prepaid() && self.uom.is_time()).then(|| self.ordered_hours() - self.delivered_hours)
     }
 
     pub fn ordered_hours(&self) -> Decimal {
@@ -141,11 +138,7 @@ impl Line {
     /// A prepaid line delivered strictly beyond ordered × threshold.
     pub fn upsell_warning(&self) -> bool {
         self.is_prepaid()
-            && self.qty_delivered()
-                > round_half_up(
-                    self.quantity * self.upsell_threshold / Decimal::ONE_HUNDRED,
-                    2,
-                )
+            && self.qty_delivered() > round_half_up(self.quantity * self.upsell_threshold / Decimal::ONE_HUNDRED, 2)
     }
 
     /// The status of an order from its lines.
@@ -158,10 +151,7 @@ impl Line {
             InvoiceStatus::ToInvoice
         } else if statuses.iter().all(|s| *s == InvoiceStatus::Invoiced) {
             InvoiceStatus::Invoiced
-        } else if statuses
-            .iter()
-            .all(|s| matches!(s, InvoiceStatus::Invoiced | InvoiceStatus::Upselling))
-        {
+        } else if statuses.iter().all(|s| matches!(s, InvoiceStatus::Invoiced | InvoiceStatus::Upselling)) {
             InvoiceStatus::Upselling
         } else {
             InvoiceStatus::No
@@ -189,32 +179,18 @@ pub fn get(conn: &mut DbConn, id: SaleLineId) -> Result<LineView> {
 }
 
 fn view(conn: &mut DbConn, line: Line) -> Result<LineView> {
-    let order = store::orders::find(conn, line.order_id)?
-        .ok_or_else(|| Error::not_found("order", line.order_id))?;
-    Ok(LineView {
-        line,
-        order_name: order.name,
-        order_state: order.state,
-    })
+    let order = store::orders::find(conn, line.order_id)?.ok_or_else(|| Error::not_found("order", line.order_id))?;
+    Ok(LineView { line, order_name: order.name, order_state: order.state })
 }
 
 pub fn list(conn: &mut DbConn, filter: &LineFilter, page: PageRequest) -> Result<Page<LineView>> {
     let rows = store::lines::list(conn, filter, page)?;
-    let orders = store::orders::names_and_states(
-        conn,
-        &rows.iter().map(|l| l.order_id).collect::<Vec<_>>(),
-    )?;
+    let orders = store::orders::names_and_states(conn, &rows.iter().map(|l| l.order_id).collect::<Vec<_>>())?;
     let mut views = Vec::with_capacity(rows.len());
     for line in rows {
-        let (order_name, order_state) = orders
-            .get(&line.order_id)
-            .cloned()
-            .ok_or_else(|| Error::not_found("order", line.order_id))?;
-        views.push(LineView {
-            line,
-            order_name,
-            order_state,
-        });
+        let (order_name, order_state) =
+            orders.get(&line.order_id).cloned().ok_or_else(|| Error::not_found("order", line.order_id))?;
+        views.push(LineView { line, order_name, order_state });
     }
     Ok(page.page(views, |v| v.line.id.0, |v| v))
 }
@@ -235,15 +211,11 @@ pub fn set_delivered(conn: &mut DbConn, id: SaleLineId, qty: Decimal) -> Result<
         ));
     }
     store::orders::lock(conn, line.order_id)?;
-    let order = store::orders::find(conn, line.order_id)?
-        .ok_or_else(|| Error::not_found("order", line.order_id))?;
+    let order = store::orders::find(conn, line.order_id)?.ok_or_else(|| Error::not_found("order", line.order_id))?;
     if order.state != OrderState::Sale {
         return Err(Error::conflict(
             "order_not_confirmed",
-            format!(
-                "order {} is {}; delivered quantities are set on confirmed orders",
-                order.name, order.state
-            ),
+            format!("order {} is {}; delivered quantities are set on confirmed orders", order.name, order.state),
         ));
     }
     store::lines::set_manual_delivered(conn, id, qty)?;

@@ -133,10 +133,7 @@ str_enum!(
 impl ServiceTracking {
     /// The tracking shares the order's new project.
     pub fn uses_new_project(self) -> bool {
-        matches!(
-            self,
-            ServiceTracking::TaskInNewProject | ServiceTracking::ProjectOnly
-        )
+        matches!(self, ServiceTracking::TaskInNewProject | ServiceTracking::ProjectOnly)
     }
 }
 
@@ -156,12 +153,6 @@ str_enum!(
 );
 
 /// Checks a decimal that must fit in storage: at most 2 decimals, within the given bounds.
-pub fn check_amount(
-    checks: &mut Checks,
-    field: &str,
-    d: Decimal,
-    positive: bool,
-    max: Option<Decimal>,
-) {
+pub fn check_amount(checks: &mut Checks, field: &str, d: Decimal, positive: bool, max: Option<Decimal>) {
     shared::decimal::check_decimal(checks, field, d, positive, max);
 }

@@ -7,8 +7,8 @@ use shared::server::Ctx;
 
 use super::lines::{Line, LineView, amounts};
 use super::{
-    Checks, Error, InvoiceStatus, OrderState, Result, ServiceTracking, Uom, check_amount,
-    check_text, generation, parse_choice,
+    Checks, Error, InvoiceStatus, OrderState, Result, ServiceTracking, Uom, check_amount, check_text, generation,
+    parse_choice,
 };
 use crate::store;
 
@@ -41,11 +41,7 @@ impl OrderWithLines {
     pub fn line_views(&self) -> Vec<LineView> {
         self.lines
             .iter()
-            .map(|l| LineView {
-                line: l.clone(),
-                order_name: self.order.name.clone(),
-                order_state: self.order.state,
-            })
+            .map(|l| LineView { line: l.clone(), order_name: self.order.name.clone(), order_state: self.order.state })
             .collect()
     }
 }
@@ -84,47 +80,27 @@ fn build_line(
     seq: i32,
 ) -> Result<Option<Line>> {
     let f = |name: &str| {
-        if field.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{field}.{name}")
-        }
+        if field.is_empty() { name.to_owned() } else { format!("{field}.{name}") }
     };
     check_amount(checks, &f("quantity"), new.quantity, true, None);
     if let Some(p) = new.unit_price {
         check_amount(checks, &f("unit_price"), p, false, None);
     }
     let discount = new.discount.unwrap_or(Decimal::ZERO);
-    check_amount(
-        checks,
-        &f("discount"),
-        discount,
-        false,
-        Some(Decimal::ONE_HUNDRED),
-    );
+    check_amount(checks, &f("discount"), discount, false, Some(Decimal::ONE_HUNDRED));
     if let Some(d) = &new.description {
         check_text(checks, &f("description"), d, 1000);
     }
-    let uom = new
-        .uom
-        .as_deref()
-        .and_then(|u| parse_choice(checks, &f("uom"), u, Uom::parse, Uom::choices()));
+    let uom = new.uom.as_deref().and_then(|u| parse_choice(checks, &f("uom"), u, Uom::parse, Uom::choices()));
     let Some(product) = store::products::find(conn, new.product_id)? else {
-        checks.push(
-            f("product_id"),
-            format!("no product with id {}", new.product_id),
-        );
+        checks.push(f("product_id"), format!("no product with id {}", new.product_id));
         return Ok(None);
     };
     let uom = match (uom, new.uom.is_some()) {
         (Some(u), _) if u.category() != product.uom.category() => {
             checks.push(
                 f("uom"),
-                format!(
-                    "must be of the product's uom category ({}), like {}",
-                    product.uom.category(),
-                    product.uom
-                ),
+                format!("must be of the product's uom category ({}), like {}", product.uom.category(), product.uom),
             );
             return Ok(None);
         }
@@ -140,12 +116,7 @@ fn build_line(
         customer_id: order.1,
         seq,
         product_id: product.id,
-        description: new
-            .description
-            .as_deref()
-            .map(str::trim)
-            .unwrap_or(&product.name)
-            .to_owned(),
+        description: new.description.as_deref().map(str::trim).unwrap_or(&product.name).to_owned(),
         quantity: new.quantity,
         uom,
         unit_price,
@@ -172,10 +143,9 @@ fn build_line(
 }
 
 fn totals(lines: &[Line]) -> (Decimal, Decimal, Decimal) {
-    lines.iter().fold(
-        (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO),
-        |(u, t, a), l| (u + l.price_subtotal, t + l.price_tax, a + l.price_total),
-    )
+    lines.iter().fold((Decimal::ZERO, Decimal::ZERO, Decimal::ZERO), |(u, t, a), l| {
+        (u + l.price_subtotal, t + l.price_tax, a + l.price_total)
+    })
 }
 
 /// Creates a draft order; its number is taken in the same transaction, so a failed create
@@ -184,22 +154,12 @@ pub fn create(conn: &mut DbConn, new: NewOrder) -> Result<OrderWithLines> {
     let mut checks = Checks::new();
     let id = OrderId::new();
     if store::customers::find(conn, new.customer_id)?.is_none() {
-        checks.push(
-            "customer_id",
-            format!("no customer with id {}", new.customer_id),
-        );
+        checks.push("customer_id", format!("no customer with id {}", new.customer_id));
     }
     let mut lines = Vec::with_capacity(new.lines.len());
     for (i, l) in new.lines.iter().enumerate() {
         let seq = i32::try_from(i).map_err(|_| Error::invalid("lines", "too many lines"))?;
-        if let Some(line) = build_line(
-            conn,
-            &mut checks,
-            &format!("lines[{i}]"),
-            l,
-            (id, new.customer_id),
-            seq,
-        )? {
+        if let Some(line) = build_line(conn, &mut checks, &format!("lines[{i}]"), l, (id, new.customer_id), seq)? {
             lines.push(line);
         }
     }
@@ -232,20 +192,14 @@ pub fn get(conn: &mut DbConn, id: OrderId) -> Result<OrderWithLines> {
     Ok(OrderWithLines { order, lines })
 }
 
-pub fn list(
-    conn: &mut DbConn,
-    filter: &OrderFilter,
-    page: PageRequest,
-) -> Result<Page<OrderWithLines>> {
+pub fn list(conn: &mut DbConn, filter: &OrderFilter, page: PageRequest) -> Result<Page<OrderWithLines>> {
     let orders = store::orders::list(conn, filter, page)?;
-    let mut lines =
-        store::lines::of_orders(conn, &orders.iter().map(|o| o.id).collect::<Vec<_>>())?;
+    let mut lines = store::lines::of_orders(conn, &orders.iter().map(|o| o.id).collect::<Vec<_>>())?;
     let rows = orders
         .into_iter()
         .map(|order| {
-            let (mine, rest): (Vec<Line>, Vec<Line>) = std::mem::take(&mut lines)
-                .into_iter()
-                .partition(|l| l.order_id == order.id);
+            let (mine, rest): (Vec<Line>, Vec<Line>) =
+                std::mem::take(&mut lines).into_iter().partition(|l| l.order_id == order.id);
             lines = rest;
             OrderWithLines { order, lines: mine }
         })
@@ -299,10 +253,7 @@ pub fn confirm_in(conn: &mut DbConn, id: OrderId) -> Result<OrderWithLines> {
     if o.order.state != OrderState::Draft {
         return Err(Error::conflict(
             "order_not_draft",
-            format!(
-                "order {} is {}; only a draft order can be confirmed",
-                o.order.name, o.order.state
-            ),
+            format!("order {} is {}; only a draft order can be confirmed", o.order.name, o.order.state),
         ));
     }
     let at = Utc::now();
@@ -317,11 +268,7 @@ pub fn confirm_in(conn: &mut DbConn, id: OrderId) -> Result<OrderWithLines> {
 /// answer already shows the task ids; when projects is down the answer comes without them.
 pub async fn confirm(ctx: &Ctx, id: OrderId) -> Result<OrderWithLines> {
     let wanted = ctx.db.write(move |c| confirm_in(c, id)).await?;
-    if wanted
-        .lines
-        .iter()
-        .any(|l| l.service_tracking != ServiceTracking::None)
-    {
+    if wanted.lines.iter().any(|l| l.service_tracking != ServiceTracking::None) {
         generation::await_delivery(ctx, id).await;
     }
     ctx.db.run(move |c| get(c, id)).await

@@ -7,8 +7,7 @@ use shared::page::{Page, PageRequest};
 use shared::server::Ctx;
 
 use super::{
-    Checks, Error, ProductType, Result, ServicePolicy, ServiceTracking, Uom, check_amount,
-    check_text, parse_choice,
+    Checks, Error, ProductType, Result, ServicePolicy, ServiceTracking, Uom, check_amount, check_text, parse_choice,
 };
 use crate::store;
 
@@ -77,48 +76,20 @@ pub struct ProductFilter {
 fn validate(spec: ProductSpec) -> Result<Product> {
     let mut checks = Checks::new();
     check_text(&mut checks, "name", &spec.name, 200);
-    let product_type = parse_choice(
-        &mut checks,
-        "type",
-        &spec.product_type,
-        ProductType::parse,
-        ProductType::choices(),
-    );
+    let product_type =
+        parse_choice(&mut checks, "type", &spec.product_type, ProductType::parse, ProductType::choices());
     let uom = parse_choice(&mut checks, "uom", &spec.uom, Uom::parse, Uom::choices());
     check_amount(&mut checks, "list_price", spec.list_price, false, None);
     let tax_rate = spec.tax_rate.unwrap_or(Decimal::ZERO);
-    check_amount(
-        &mut checks,
-        "tax_rate",
-        tax_rate,
-        false,
-        Some(Decimal::ONE_HUNDRED),
-    );
+    check_amount(&mut checks, "tax_rate", tax_rate, false, Some(Decimal::ONE_HUNDRED));
     let upsell_threshold = spec.upsell_threshold.unwrap_or(Decimal::ONE_HUNDRED);
-    check_amount(
-        &mut checks,
-        "upsell_threshold",
-        upsell_threshold,
-        true,
-        Some(Decimal::from(10_000)),
-    );
-    let policy = spec.service_policy.as_deref().and_then(|p| {
-        parse_choice(
-            &mut checks,
-            "service_policy",
-            p,
-            ServicePolicy::parse,
-            ServicePolicy::choices(),
-        )
-    });
+    check_amount(&mut checks, "upsell_threshold", upsell_threshold, true, Some(Decimal::from(10_000)));
+    let policy = spec
+        .service_policy
+        .as_deref()
+        .and_then(|p| parse_choice(&mut checks, "service_policy", p, ServicePolicy::parse, ServicePolicy::choices()));
     let tracking = spec.service_tracking.as_deref().and_then(|t| {
-        parse_choice(
-            &mut checks,
-            "service_tracking",
-            t,
-            ServiceTracking::parse,
-            ServiceTracking::choices(),
-        )
+        parse_choice(&mut checks, "service_tracking", t, ServiceTracking::parse, ServiceTracking::choices())
     });
     let mut service_policy = None;
     let mut service_tracking = ServiceTracking::None;
@@ -131,36 +102,22 @@ fn validate(spec: ProductSpec) -> Result<Product> {
                 checks.push("service_tracking", "is for services only");
             }
             if spec.project_id.is_some() {
-                checks.push(
-                    "project_id",
-                    "is for services with service_tracking task_in_project only",
-                );
+                checks.push("project_id", "is for services with service_tracking task_in_project only");
             }
         }
         (Some(ProductType::Service), Some(uom)) => {
-            let p = policy.unwrap_or(if uom.is_time() {
-                ServicePolicy::Prepaid
-            } else {
-                ServicePolicy::Manual
-            });
+            let p = policy.unwrap_or(if uom.is_time() { ServicePolicy::Prepaid } else { ServicePolicy::Manual });
             if matches!(p, ServicePolicy::Prepaid | ServicePolicy::Timesheet) && !uom.is_time() {
-                checks.push(
-                    "uom",
-                    format!("must be a time uom (hour or day) for service_policy {p}"),
-                );
+                checks.push("uom", format!("must be a time uom (hour or day) for service_policy {p}"));
             }
             service_policy = Some(p);
             service_tracking = tracking.unwrap_or(ServiceTracking::None);
             match (service_tracking, spec.project_id) {
-                (ServiceTracking::TaskInProject, None) => checks.push(
-                    "project_id",
-                    "is required for service_tracking task_in_project",
-                ),
+                (ServiceTracking::TaskInProject, None) => {
+                    checks.push("project_id", "is required for service_tracking task_in_project")
+                }
                 (ServiceTracking::TaskInProject, Some(_)) | (_, None) => {}
-                (_, Some(_)) => checks.push(
-                    "project_id",
-                    "is allowed only with service_tracking task_in_project",
-                ),
+                (_, Some(_)) => checks.push("project_id", "is allowed only with service_tracking task_in_project"),
             }
         }
         _ => {}
@@ -187,15 +144,9 @@ fn validate(spec: ProductSpec) -> Result<Product> {
 /// A project named by a product must exist in projects: 422 when it does not, 503 when
 /// projects cannot say.
 async fn verify_project(ctx: &Ctx, id: ProjectId) -> Result<()> {
-    match ctx
-        .peers
-        .get::<serde_json::Value>(Service::Projects, &format!("/api/v1/projects/{id}"))
-        .await
-    {
+    match ctx.peers.get::<serde_json::Value>(Service::Projects, &format!("/api/v1/projects/{id}")).await {
         Ok(_) => Ok(()),
-        Err(e) if e.rejected_status() == Some(404) => {
-            Err(Error::unknown("project_id", "project", id.0))
-        }
+        Err(e) if e.rejected_status() == Some(404) => Err(Error::unknown("project_id", "project", id.0)),
         Err(e) => Err(Error::Peer(e)),
     }
 }
@@ -206,9 +157,7 @@ pub async fn create(ctx: &Ctx, spec: ProductSpec) -> Result<Product> {
         verify_project(ctx, p).await?;
     }
     let saved = product.clone();
-    ctx.db
-        .write(move |c| store::products::insert(c, &saved).map_err(Error::from))
-        .await?;
+    ctx.db.write(move |c| store::products::insert(c, &saved).map_err(Error::from)).await?;
     Ok(product)
 }
 
@@ -220,10 +169,7 @@ pub fn get(conn: &mut DbConn, id: ProductId) -> Result<Product> {
 /// ordered keep what they were sold with.
 pub async fn update(ctx: &Ctx, id: ProductId, changes: ProductChanges) -> Result<Product> {
     let old = ctx.db.run(move |c| get(c, id)).await?;
-    let product_type = changes
-        .product_type
-        .clone()
-        .unwrap_or_else(|| old.product_type.as_str().to_owned());
+    let product_type = changes.product_type.clone().unwrap_or_else(|| old.product_type.as_str().to_owned());
     let to_goods = product_type == ProductType::Goods.as_str();
     let spec = ProductSpec {
         name: changes.name.unwrap_or_else(|| old.name.clone()),
@@ -256,9 +202,7 @@ pub async fn update(ctx: &Ctx, id: ProductId, changes: ProductChanges) -> Result
         verify_project(ctx, p).await?;
     }
     let saved = product.clone();
-    ctx.db
-        .write(move |c| store::products::update(c, &saved).map_err(Error::from))
-        .await?;
+    ctx.db.write(move |c| store::products::update(c, &saved).map_err(Error::from)).await?;
     Ok(product)
 }
 

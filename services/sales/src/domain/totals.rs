@@ -22,24 +22,13 @@ pub struct Applied {
 fn check(field: &str, value: Decimal, version: i64) -> Result<()> {
     let mut checks = Checks::new();
     checks.check(fits_scale(value, 2), field, "must have at most 2 decimals");
-    checks.check(
-        value.abs() < Decimal::from(1_000_000_000i64),
-        field,
-        "is too large",
-    );
+    checks.check(value.abs() < Decimal::from(1_000_000_000i64), field, "is too large");
     checks.check(version >= 1, "version", "must be at least 1");
     checks.finish()
 }
 
-fn apply(
-    conn: &mut DbConn,
-    line: SaleLineId,
-    total: Total,
-    value: Decimal,
-    version: i64,
-) -> Result<Applied> {
-    let order =
-        store::lines::order_of(conn, line)?.ok_or_else(|| Error::not_found("order line", line))?;
+fn apply(conn: &mut DbConn, line: SaleLineId, total: Total, value: Decimal, version: i64) -> Result<Applied> {
+    let order = store::lines::order_of(conn, line)?.ok_or_else(|| Error::not_found("order line", line))?;
     // The order's lock first, as everywhere, so concurrent totals of its lines serialize on
     // the order and its status is computed from committed lines.
     store::orders::lock(conn, order)?;
@@ -48,30 +37,17 @@ fn apply(
     if applied {
         super::orders::refresh_status(conn, order)?;
     }
-    Ok(Applied {
-        applied,
-        version: held,
-    })
+    Ok(Applied { applied, version: held })
 }
 
 /// The hours logged on a line, from projects.
-pub fn timesheet_total(
-    conn: &mut DbConn,
-    line: SaleLineId,
-    hours: Decimal,
-    version: i64,
-) -> Result<Applied> {
+pub fn timesheet_total(conn: &mut DbConn, line: SaleLineId, hours: Decimal, version: i64) -> Result<Applied> {
     check("hours", hours, version)?;
     apply(conn, line, Total::Delivered, hours, version)
 }
 
 /// The quantity invoiced on a line, from invoicing.
-pub fn invoiced_total(
-    conn: &mut DbConn,
-    line: SaleLineId,
-    quantity: Decimal,
-    version: i64,
-) -> Result<Applied> {
+pub fn invoiced_total(conn: &mut DbConn, line: SaleLineId, quantity: Decimal, version: i64) -> Result<Applied> {
     check("quantity", quantity, version)?;
     apply(conn, line, Total::Invoiced, quantity, version)
 }

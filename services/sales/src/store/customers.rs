@@ -19,25 +19,14 @@ struct Row {
 
 impl From<Row> for Customer {
     fn from(r: Row) -> Self {
-        Customer {
-            id: r.id.into(),
-            name: r.name,
-            email: r.email,
-            created_at: r.created_at.and_utc(),
-        }
+        Customer { id: r.id.into(), name: r.name, email: r.email, created_at: r.created_at.and_utc() }
     }
 }
 
 pub fn insert(conn: &mut DbConn, c: &Customer) -> Result<()> {
-    let row = Row {
-        id: c.id.into(),
-        name: c.name.clone(),
-        email: c.email.clone(),
-        created_at: c.created_at.naive_utc(),
-    };
-    diesel::insert_into(customers::table)
-        .values(row)
-        .execute(conn)?;
+    let row =
+        Row { id: c.id.into(), name: c.name.clone(), email: c.email.clone(), created_at: c.created_at.naive_utc() };
+    diesel::insert_into(customers::table).values(row).execute(conn)?;
     Ok(())
 }
 
@@ -49,11 +38,7 @@ pub fn update(conn: &mut DbConn, c: &Customer) -> Result<()> {
 }
 
 pub fn find(conn: &mut DbConn, id: CustomerId) -> Result<Option<Customer>> {
-    let row = customers::table
-        .find(Uid::from(id))
-        .select(Row::as_select())
-        .first(conn)
-        .optional()?;
+    let row = customers::table.find(Uid::from(id)).select(Row::as_select()).first(conn).optional()?;
     Ok(row.map(Into::into))
 }
 
@@ -62,9 +47,6 @@ pub fn list(conn: &mut DbConn, page: PageRequest) -> Result<Vec<Customer>> {
     if let Some(before) = page.before {
         q = q.filter(customers::id.lt(Uid(before)));
     }
-    let rows = q
-        .order(customers::id.desc())
-        .limit(page.fetch())
-        .load(conn)?;
+    let rows = q.order(customers::id.desc()).limit(page.fetch()).load(conn)?;
     Ok(rows.into_iter().map(Into::into).collect())
 }

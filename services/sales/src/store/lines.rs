@@ -65,10 +65,7 @@ impl TryFrom<Row> for Line {
             price_tax: r.price_tax.0,
             price_total: r.price_total.0,
             product_type: parse(&r.product_type, ProductType::parse)?,
-            service_policy: r
-                .service_policy
-                .map(|p| parse(&p, ServicePolicy::parse))
-                .transpose()?,
+            service_policy: r.service_policy.map(|p| parse(&p, ServicePolicy::parse)).transpose()?,
             service_tracking: parse(&r.service_tracking, ServiceTracking::parse)?,
             upsell_threshold: r.upsell_threshold.0,
             delivered_hours: r.delivered_hours.0,
@@ -125,38 +122,22 @@ fn lines(rows: Vec<Row>) -> Result<Vec<Line>> {
 }
 
 pub fn insert(conn: &mut DbConn, x: &Line) -> Result<()> {
-    diesel::insert_into(l::table)
-        .values(Row::from(x))
-        .execute(conn)?;
+    diesel::insert_into(l::table).values(Row::from(x)).execute(conn)?;
     Ok(())
 }
 
 pub fn find(conn: &mut DbConn, id: SaleLineId) -> Result<Option<Line>> {
-    let row = l::table
-        .find(Uid::from(id))
-        .select(Row::as_select())
-        .first(conn)
-        .optional()?;
+    let row = l::table.find(Uid::from(id)).select(Row::as_select()).first(conn).optional()?;
     row.map(Line::try_from).transpose()
 }
 
 pub fn order_of(conn: &mut DbConn, id: SaleLineId) -> Result<Option<OrderId>> {
-    let order: Option<Uid> = l::table
-        .find(Uid::from(id))
-        .select(l::order_id)
-        .first(conn)
-        .optional()?;
+    let order: Option<Uid> = l::table.find(Uid::from(id)).select(l::order_id).first(conn).optional()?;
     Ok(order.map(Into::into))
 }
 
 pub fn of_order(conn: &mut DbConn, order: OrderId) -> Result<Vec<Line>> {
-    lines(
-        l::table
-            .filter(l::order_id.eq(Uid::from(order)))
-            .order(l::seq.asc())
-            .select(Row::as_select())
-            .load(conn)?,
-    )
+    lines(l::table.filter(l::order_id.eq(Uid::from(order))).order(l::seq.asc()).select(Row::as_select()).load(conn)?)
 }
 
 pub fn of_orders(conn: &mut DbConn, orders: &[OrderId]) -> Result<Vec<Line>> {
@@ -196,9 +177,7 @@ pub fn list(conn: &mut DbConn, f: &LineFilter, page: PageRequest) -> Result<Vec<
 }
 
 pub fn set_manual_delivered(conn: &mut DbConn, id: SaleLineId, qty: Decimal) -> Result<()> {
-    diesel::update(l::table.find(Uid::from(id)))
-        .set(l::manual_delivered.eq(Dec(qty)))
-        .execute(conn)?;
+    diesel::update(l::table.find(Uid::from(id))).set(l::manual_delivered.eq(Dec(qty))).execute(conn)?;
     Ok(())
 }
 
@@ -223,10 +202,7 @@ pub fn set_pending(
 /// Projects created the line's task.
 pub fn set_task(conn: &mut DbConn, id: SaleLineId, task: TaskId, project: ProjectId) -> Result<()> {
     diesel::update(l::table.find(Uid::from(id)))
-        .set((
-            l::task_id.eq(Some(Uid::from(task))),
-            l::project_id.eq(Some(Uid::from(project))),
-        ))
+        .set((l::task_id.eq(Some(Uid::from(task))), l::project_id.eq(Some(Uid::from(project)))))
         .execute(conn)?;
     Ok(())
 }
@@ -234,38 +210,27 @@ pub fn set_task(conn: &mut DbConn, id: SaleLineId, task: TaskId, project: Projec
 /// Projects created a project: every line waiting for it gets it.
 pub fn set_project_delivered(conn: &mut DbConn, project: ProjectId) -> Result<()> {
     let key = Uid::from(project);
-    diesel::update(
-        l::table
-            .filter(l::pending_project_id.eq(key))
-            .filter(l::project_id.is_null()),
-    )
-    .set(l::project_id.eq(Some(key)))
-    .execute(conn)?;
+    diesel::update(l::table.filter(l::pending_project_id.eq(key)).filter(l::project_id.is_null()))
+        .set(l::project_id.eq(Some(key)))
+        .execute(conn)?;
     Ok(())
 }
 
 /// True once projects has created this project (some line holds it).
 pub fn project_delivered(conn: &mut DbConn, project: ProjectId) -> Result<bool> {
-    let n: i64 = l::table
-        .filter(l::project_id.eq(Uid::from(project)))
-        .count()
-        .get_result(conn)?;
+    let n: i64 = l::table.filter(l::project_id.eq(Uid::from(project))).count().get_result(conn)?;
     Ok(n > 0)
 }
 
 /// How many of the order's lines still wait for a task or project, and whether a delivery of
 /// the order's requests has failed already.
 pub fn delivery_state(conn: &mut DbConn, order: OrderId) -> Result<(i64, bool)> {
-    let ids: Vec<Uid> = l::table
-        .filter(l::order_id.eq(Uid::from(order)))
-        .select(l::id)
-        .load(conn)?;
+    let ids: Vec<Uid> = l::table.filter(l::order_id.eq(Uid::from(order))).select(l::id).load(conn)?;
     let waiting: i64 = l::table
         .filter(l::order_id.eq(Uid::from(order)))
         .filter(
-            (l::pending_task_id.is_not_null().and(l::task_id.is_null())).or(l::pending_project_id
-                .is_not_null()
-                .and(l::project_id.is_null())),
+            (l::pending_task_id.is_not_null().and(l::task_id.is_null()))
+                .or(l::pending_project_id.is_not_null().and(l::project_id.is_null())),
         )
         .count()
         .get_result(conn)?;
@@ -288,31 +253,15 @@ pub enum Total {
 }
 
 /// Stores a total only when its version is newer than the one held; true when it did.
-pub fn apply_total(
-    conn: &mut DbConn,
-    id: SaleLineId,
-    total: Total,
-    value: Decimal,
-    version: i64,
-) -> Result<bool> {
+pub fn apply_total(conn: &mut DbConn, id: SaleLineId, total: Total, value: Decimal, version: i64) -> Result<bool> {
     let key = Uid::from(id);
     let n = match total {
-        Total::Delivered => {
-            diesel::update(l::table.find(key).filter(l::delivered_version.lt(version)))
-                .set((
-                    l::delivered_hours.eq(Dec(value)),
-                    l::delivered_version.eq(version),
-                ))
-                .execute(conn)?
-        }
-        Total::Invoiced => {
-            diesel::update(l::table.find(key).filter(l::invoiced_version.lt(version)))
-                .set((
-                    l::invoiced_qty.eq(Dec(value)),
-                    l::invoiced_version.eq(version),
-                ))
-                .execute(conn)?
-        }
+        Total::Delivered => diesel::update(l::table.find(key).filter(l::delivered_version.lt(version)))
+            .set((l::delivered_hours.eq(Dec(value)), l::delivered_version.eq(version)))
+            .execute(conn)?,
+        Total::Invoiced => diesel::update(l::table.find(key).filter(l::invoiced_version.lt(version)))
+            .set((l::invoiced_qty.eq(Dec(value)), l::invoiced_version.eq(version)))
+            .execute(conn)?,
     };
     Ok(n > 0)
 }

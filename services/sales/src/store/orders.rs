@@ -71,43 +71,28 @@ pub fn insert(conn: &mut DbConn, o: &Order) -> Result<()> {
         created_at: o.created_at.naive_utc(),
         confirmed_at: o.confirmed_at.map(|t| t.naive_utc()),
     };
-    diesel::insert_into(orders::table)
-        .values(row)
-        .execute(conn)?;
+    diesel::insert_into(orders::table).values(row).execute(conn)?;
     Ok(())
 }
 
 /// Takes the order's row lock (a no-op update) until the transaction ends; every change to an
 /// order or its lines takes it first, so they serialize per order and never deadlock.
 pub fn lock(conn: &mut DbConn, id: OrderId) -> Result<()> {
-    diesel::update(orders::table.find(Uid::from(id)))
-        .set(orders::id.eq(orders::id))
-        .execute(conn)?;
+    diesel::update(orders::table.find(Uid::from(id))).set(orders::id.eq(orders::id)).execute(conn)?;
     Ok(())
 }
 
 pub fn find(conn: &mut DbConn, id: OrderId) -> Result<Option<Order>> {
-    let row = orders::table
-        .find(Uid::from(id))
-        .select(Row::as_select())
-        .first(conn)
-        .optional()?;
+    let row = orders::table.find(Uid::from(id)).select(Row::as_select()).first(conn).optional()?;
     row.map(Order::try_from).transpose()
 }
 
 /// Name and state of the given orders.
-pub fn names_and_states(
-    conn: &mut DbConn,
-    ids: &[OrderId],
-) -> Result<HashMap<OrderId, (String, OrderState)>> {
+pub fn names_and_states(conn: &mut DbConn, ids: &[OrderId]) -> Result<HashMap<OrderId, (String, OrderState)>> {
     let keys: Vec<Uid> = ids.iter().copied().map(Uid::from).collect();
-    let rows: Vec<(Uid, String, String)> = orders::table
-        .filter(orders::id.eq_any(keys))
-        .select((orders::id, orders::name, orders::state))
-        .load(conn)?;
-    rows.into_iter()
-        .map(|(id, name, state)| Ok((id.into(), (name, parse(&state, OrderState::parse)?))))
-        .collect()
+    let rows: Vec<(Uid, String, String)> =
+        orders::table.filter(orders::id.eq_any(keys)).select((orders::id, orders::name, orders::state)).load(conn)?;
+    rows.into_iter().map(|(id, name, state)| Ok((id.into(), (name, parse(&state, OrderState::parse)?)))).collect()
 }
 
 pub fn list(conn: &mut DbConn, f: &OrderFilter, page: PageRequest) -> Result<Vec<Order>> {
@@ -129,19 +114,11 @@ pub fn list(conn: &mut DbConn, f: &OrderFilter, page: PageRequest) -> Result<Vec
 }
 
 pub fn set_invoice_status(conn: &mut DbConn, id: OrderId, status: InvoiceStatus) -> Result<()> {
-    diesel::update(orders::table.find(Uid::from(id)))
-        .set(orders::invoice_status.eq(status.as_str()))
-        .execute(conn)?;
+    diesel::update(orders::table.find(Uid::from(id))).set(orders::invoice_status.eq(status.as_str())).execute(conn)?;
     Ok(())
 }
 
-pub fn set_amounts(
-    conn: &mut DbConn,
-    id: OrderId,
-    untaxed: Decimal,
-    tax: Decimal,
-    total: Decimal,
-) -> Result<()> {
+pub fn set_amounts(conn: &mut DbConn, id: OrderId, untaxed: Decimal, tax: Decimal, total: Decimal) -> Result<()> {
     diesel::update(orders::table.find(Uid::from(id)))
         .set((
             orders::amount_untaxed.eq(Dec(untaxed)),
@@ -152,17 +129,9 @@ pub fn set_amounts(
     Ok(())
 }
 
-pub fn set_state(
-    conn: &mut DbConn,
-    id: OrderId,
-    state: OrderState,
-    confirmed_at: Option<DateTime<Utc>>,
-) -> Result<()> {
+pub fn set_state(conn: &mut DbConn, id: OrderId, state: OrderState, confirmed_at: Option<DateTime<Utc>>) -> Result<()> {
     diesel::update(orders::table.find(Uid::from(id)))
-        .set((
-            orders::state.eq(state.as_str()),
-            orders::confirmed_at.eq(confirmed_at.map(|t| t.naive_utc())),
-        ))
+        .set((orders::state.eq(state.as_str()), orders::confirmed_at.eq(confirmed_at.map(|t| t.naive_utc()))))
         .execute(conn)?;
     Ok(())
 }

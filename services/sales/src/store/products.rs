@@ -37,10 +37,7 @@ impl TryFrom<Row> for Product {
             uom: parse(&r.uom, Uom::parse)?,
             list_price: r.list_price.0,
             tax_rate: r.tax_rate.0,
-            service_policy: r
-                .service_policy
-                .map(|p| parse(&p, ServicePolicy::parse))
-                .transpose()?,
+            service_policy: r.service_policy.map(|p| parse(&p, ServicePolicy::parse)).transpose()?,
             service_tracking: parse(&r.service_tracking, ServiceTracking::parse)?,
             project_id: r.project_id.map(Into::into),
             upsell_threshold: r.upsell_threshold.0,
@@ -68,39 +65,26 @@ impl From<&Product> for Row {
 }
 
 pub fn insert(conn: &mut DbConn, p: &Product) -> Result<()> {
-    diesel::insert_into(products::table)
-        .values(Row::from(p))
-        .execute(conn)?;
+    diesel::insert_into(products::table).values(Row::from(p)).execute(conn)?;
     Ok(())
 }
 
 pub fn update(conn: &mut DbConn, p: &Product) -> Result<()> {
-    diesel::update(products::table.find(Uid::from(p.id)))
-        .set(Row::from(p))
-        .execute(conn)?;
+    diesel::update(products::table.find(Uid::from(p.id))).set(Row::from(p)).execute(conn)?;
     Ok(())
 }
 
 pub fn find(conn: &mut DbConn, id: ProductId) -> Result<Option<Product>> {
-    let row = products::table
-        .find(Uid::from(id))
-        .select(Row::as_select())
-        .first(conn)
-        .optional()?;
+    let row = products::table.find(Uid::from(id)).select(Row::as_select()).first(conn).optional()?;
     row.map(Product::try_from).transpose()
 }
 
 /// Names of the given products.
 pub fn names(conn: &mut DbConn, ids: &[ProductId]) -> Result<HashMap<ProductId, String>> {
     let keys: Vec<Uid> = ids.iter().copied().map(Uid::from).collect();
-    let rows: Vec<(Uid, String)> = products::table
-        .filter(products::id.eq_any(keys))
-        .select((products::id, products::name))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, name)| (id.into(), name))
-        .collect())
+    let rows: Vec<(Uid, String)> =
+        products::table.filter(products::id.eq_any(keys)).select((products::id, products::name)).load(conn)?;
+    Ok(rows.into_iter().map(|(id, name)| (id.into(), name)).collect())
 }
 
 pub fn list(conn: &mut DbConn, f: &ProductFilter, page: PageRequest) -> Result<Vec<Product>> {
@@ -111,9 +95,6 @@ pub fn list(conn: &mut DbConn, f: &ProductFilter, page: PageRequest) -> Result<V
     if let Some(before) = page.before {
         q = q.filter(products::id.lt(Uid(before)));
     }
-    let rows = q
-        .order(products::id.desc())
-        .limit(page.fetch())
-        .load(conn)?;
+    let rows = q.order(products::id.desc()).limit(page.fetch()).load(conn)?;
     rows.into_iter().map(Product::try_from).collect()
 }
