@@ -142,6 +142,47 @@ async fn seed_flow(sys: &System) -> R {
     let via_helpdesk = sys.get(Helpdesk, &format!("/tickets/{ticket_id}/timesheets")).await?;
     assert_eq!(via_helpdesk["items"].as_array().map(Vec::len), Some(3));
 
+    // The request id a client sends travels on: helpdesk → projects (synchronously) → the
+    // outbox message projects wrote for sales in that same request.
+    let trace = format!("e2e-{}", uuid::Uuid::now_v7());
+    let res = sys
+        .http
+        .post(format!("{}/api/v1/tickets/{ticket_id}/timesheets", sys.url(Helpdesk)))
+        .header("x-request-id", &trace)
+        .json(&json!({"employee": "Marc Demo", "hours": "0.5"}))
+        .send()
+        .await?;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(res.headers()["x-request-id"], trace.as_str());
+    let projects = sys.stack.services.iter().find(|r| r.service == Projects).ok_or("projects")?;
+    let traced = {
+        use diesel::prelude::*;
+        use shared::schema::outbox;
+        let t = trace.clone();
+        projects
+            .ctx
+            .db
+            .run(move |c| {
+                outbox::table
+                    .filter(outbox::request_id.eq(t))
+                    .select(outbox::path)
+                    .load::<String>(c)
+                    .map_err(shared::db::StoreError::from)
+            })
+            .await?
+    };
+    assert!(
+        traced.iter().any(|p| p.contains(&format!("/order-lines/{line_id}/"))),
+        "the sale line's total carries the client's request id: {traced:?}"
+    );
+    sys.call(
+        Projects,
+        reqwest::Method::DELETE,
+        &format!("/timesheets/{}", res.json::<Value>().await?["id"].as_str().unwrap()),
+        None,
+    )
+    .await?;
+
     // Bad input changes nothing.
     let (s, body) = sys
         .call(
