@@ -85,6 +85,88 @@ impl PeerUrls {
     }
 }
 
+/// The variable that filters log lines (read by [`crate::telemetry::init`]).
+pub const LOG_VAR: &str = "RUST_LOG";
+/// The variable that turns CORS on: comma-separated origins, or `*`.
+pub const CORS_VAR: &str = "CORS_ALLOWED_ORIGINS";
+
+/// Every environment variable a service binary reads: the one list that [`Config::from_vars`],
+/// the README and the compose file check agree on. (`stack` reads the same ones, except that it
+/// takes `<SERVICE>_BIND` and `<SERVICE>_DATABASE_URL` per service instead of `BIND` and
+/// `DATABASE_URL`: see [`stack_vars`].)
+pub const VARS: &[&str] =
+    &["BIND", "DATABASE_URL", "SALES_URL", "INVOICING_URL", "PROJECTS_URL", "HELPDESK_URL", CORS_VAR, LOG_VAR];
+
+/// The variables `stack` reads: [`CORS_VAR`], [`LOG_VAR`], and `<SERVICE>_BIND` and
+/// `<SERVICE>_DATABASE_URL` for each of the four.
+pub fn stack_vars() -> Vec<String> {
+    let mut v = vec![CORS_VAR.to_owned(), LOG_VAR.to_owned()];
+    for s in Service::ALL {
+        let up = s.name().to_uppercase();
+        v.push(format!("{up}_BIND"));
+        v.push(format!("{up}_DATABASE_URL"));
+    }
+    v
+}
+
+/// Which browser origins may call the API (CORS). Off unless configured.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// No CORS headers at all: browsers on other origins cannot read the answers.
+    #[default]
+    Off,
+    /// Any origin (`*`); no credentials.
+    Any,
+    /// These origins exactly, e.g. `https://app.example.com`.
+    List(Vec<String>),
+}
+
+impl CorsOrigins {
+    /// Parses the value of [`CORS_VAR`]: empty for off, `*` for any origin, or
+    /// comma-separated origins (`scheme://host[:port]`, no path).
+    pub fn parse(value: &str) -> Result<CorsOrigins, ConfigError> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Ok(CorsOrigins::Off);
+        }
+        if value == "*" {
+            return Ok(CorsOrigins::Any);
+        }
+        let mut origins = vec![];
+        for item in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+            origins.push(parse_origin(item)?);
+        }
+        if origins.is_empty() {
+            return Ok(CorsOrigins::Off);
+        }
+        Ok(CorsOrigins::List(origins))
+    }
+}
+
+fn parse_origin(item: &str) -> Result<String, ConfigError> {
+    let bad = |why: &str| {
+        ConfigError(format!(
+            "{CORS_VAR}: {item:?} is not an origin ({why}); give comma-separated origins such as \
+             https://app.example.com,http://localhost:3000, or * for any origin"
+        ))
+    };
+    if item == "*" {
+        return Err(bad("`*` must stand alone"));
+    }
+    let origin = item.strip_suffix('/').unwrap_or(item);
+    let rest = match origin.split_once("://") {
+        Some(("http" | "https", rest)) => rest,
+        _ => return Err(bad("it must start with http:// or https://")),
+    };
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+        return Err(bad("it must be scheme://host[:port], without a path"));
+    }
+    if origin.parse::<actix_web::http::Uri>().is_err() {
+        return Err(bad("it does not parse as a URI"));
+    }
+    Ok(origin.to_owned())
+}
+
 /// What one service needs to run.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -94,6 +176,8 @@ pub struct Config {
     /// A `postgres://` URL or an SQLite file path.
     pub database_url: String,
     pub peers: PeerUrls,
+    /// Browser origins allowed to call the API; [`CorsOrigins::Off`] by default.
+    pub cors: CorsOrigins,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,9 +185,14 @@ pub struct Config {
 pub struct ConfigError(pub String);
 
 impl Config {
-    /// Reads `BIND`, `DATABASE_URL` and the peers' `*_URL` through `var`, with the defaults of
-    /// DESIGN.md. `var` is the environment in `main`, a map in tests.
+    /// Reads `BIND`, `DATABASE_URL`, the peers' `*_URL` and `CORS_ALLOWED_ORIGINS` through `var`,
+    /// with the defaults of DESIGN.md. `var` is the environment in `main`, a map in tests. Every
+    /// name it reads is in [`VARS`].
     pub fn from_vars(service: Service, var: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let var = |k: &str| {
+            debug_assert!(VARS.contains(&k), "{k} is read but missing from config::VARS");
+            var(k)
+        };
         let bind = var("BIND").unwrap_or_else(|| format!("127.0.0.1:{}", service.default_port()));
         if bind.parse::<std::net::SocketAddr>().is_err() && !bind.contains(':') {
             return Err(ConfigError(format!("BIND must be host:port, got {bind:?}")));
@@ -121,7 +210,8 @@ impl Config {
                 peers.set(s, url);
             }
         }
-        Ok(Config { service, bind, database_url, peers })
+        let cors = CorsOrigins::parse(&var(CORS_VAR).unwrap_or_default())?;
+        Ok(Config { service, bind, database_url, peers, cors })
     }
 
     pub fn from_env(service: Service) -> Result<Config, ConfigError> {
@@ -151,5 +241,35 @@ mod tests {
         assert!(matches!(c, Ok(ref c) if c.peers.sales == "http://sales:9000" && c.database_url == "postgres://x/y"));
         let bad = Config::from_vars(Service::Helpdesk, |k| (k == "PROJECTS_URL").then(|| "ftp://x".to_string()));
         assert!(bad.is_err());
+    }
+
+    #[test]
+    fn from_vars_reads_every_listed_variable() -> Result<(), ConfigError> {
+        let asked = std::cell::RefCell::new(Vec::<String>::new());
+        Config::from_vars(Service::Sales, |k| {
+            asked.borrow_mut().push(k.to_owned());
+            None
+        })?;
+        let asked = asked.into_inner();
+        for v in VARS.iter().filter(|v| **v != LOG_VAR) {
+            assert!(asked.iter().any(|a| a == v), "{v} is in VARS but from_vars never reads it");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn cors_is_off_by_default_and_parses_origins() -> Result<(), ConfigError> {
+        assert_eq!(Config::from_vars(Service::Sales, |_| None)?.cors, CorsOrigins::Off);
+        assert_eq!(CorsOrigins::parse("  ")?, CorsOrigins::Off);
+        assert_eq!(CorsOrigins::parse("*")?, CorsOrigins::Any);
+        assert_eq!(
+            CorsOrigins::parse("https://app.example.com/, http://localhost:3000")?,
+            CorsOrigins::List(vec!["https://app.example.com".into(), "http://localhost:3000".into()])
+        );
+        for bad in ["app.example.com", "https://a.com/app", "*,https://a.com", "ftp://a.com"] {
+            let err = CorsOrigins::parse(bad).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains("CORS_ALLOWED_ORIGINS") && err.contains("is not an origin"), "{bad}: {err}");
+        }
+        Ok(())
     }
 }

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod id;
 pub mod idempotency;
 pub mod ids;
+pub mod openapi;
 pub mod outbox;
 pub mod page;
 pub mod peer;

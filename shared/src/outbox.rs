@@ -101,6 +101,8 @@ pub struct Outbox {
     peers: PeerClient,
     wake: Arc<Notify>,
     on_delivered: OnDelivered,
+    /// The `service` label of this outbox's metrics.
+    service: &'static str,
 }
 
 #[derive(diesel::QueryableByName)]
@@ -111,7 +113,24 @@ struct IdRow {
 
 impl Outbox {
     pub fn new(db: Db, peers: PeerClient, on_delivered: OnDelivered) -> Outbox {
-        Outbox { db, peers, wake: Arc::new(Notify::new()), on_delivered }
+        Outbox { db, peers, wake: Arc::new(Notify::new()), on_delivered, service: "unknown" }
+    }
+
+    /// Labels this outbox's metrics with `service`.
+    pub fn for_service(mut self, service: Service) -> Outbox {
+        self.service = service.name();
+        self
+    }
+
+    /// Sets the backlog gauges (`outbox_pending_messages`, `outbox_oldest_pending_age_seconds`,
+    /// `outbox_failing_messages`) from the database; called when metrics are scraped.
+    pub async fn report_backlog(&self) -> Result<Backlog, StoreError> {
+        let backlog = self.backlog().await?;
+        let service = self.service;
+        metrics::gauge!("outbox_pending_messages", "service" => service).set(backlog.pending as f64);
+        metrics::gauge!("outbox_oldest_pending_age_seconds", "service" => service).set(backlog.oldest_pending_seconds);
+        metrics::gauge!("outbox_failing_messages", "service" => service).set(backlog.failing as f64);
+        Ok(backlog)
     }
 
     /// Tells the dispatcher that new messages are waiting.
@@ -173,6 +192,8 @@ impl Outbox {
             match self.send(&row).await {
                 Ok(answer) => {
                     sent += 1;
+                    metrics::counter!("outbox_deliveries_total", "service" => self.service, "target" => row.target.clone())
+                        .increment(1);
                     let hook = self.on_delivered.clone();
                     let done = self.db.write(move |conn| mark_delivered(conn, &row, &answer, &hook)).await;
                     if let Err(e) = done {
@@ -180,6 +201,8 @@ impl Outbox {
                     }
                 }
                 Err(error) => {
+                    metrics::counter!("outbox_delivery_failures_total", "service" => self.service, "target" => row.target.clone())
+                        .increment(1);
                     let id = row.id;
                     let attempts = row.attempts + 1;
                     tracing::warn!(message = %id.0, target = %row.target, attempts, error = %error, "outbox delivery failed");

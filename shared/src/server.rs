@@ -1,18 +1,19 @@
-//! Builds and runs one service: its database, outbox dispatcher, middleware, `/health`,
-//! `/ready`, and its routes under `/api/v1`, on a given listener (port 0 in tests).
+//! Builds and runs one service: its database, outbox dispatcher, middleware (CORS when
+//! configured, metrics, request ids, problem+json), `/health`, `/ready`, `/metrics`, `/docs`, and
+//! its routes under `/api/v1`, on a given listener (port 0 in tests).
 
 use std::net::TcpListener;
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use utoipa_actix_web::AppExt;
 
-use crate::config::{Config, Service};
+use crate::config::{Config, CorsOrigins, Service};
 use crate::db::{Db, Migrations, StoreError};
 use crate::outbox::{OnDelivered, Outbox};
 use crate::peer::PeerClient;
@@ -115,17 +116,23 @@ pub async fn start(app: ServiceApp, config: Config, listener: Option<TcpListener
     };
     let port = listener.local_addr().map_err(|e| StartError::Other(e.to_string()))?.port();
     let peers = PeerClient::new(config.peers.clone());
-    let outbox = Outbox::new(db.clone(), peers.clone(), app.on_delivered.clone());
+    crate::telemetry::metrics_handle();
+    let outbox = Outbox::new(db.clone(), peers.clone(), app.on_delivered.clone()).for_service(app.service);
     let ctx = Ctx { service: app.service, db: db.clone(), peers, outbox: outbox.clone() };
 
     let stop = CancellationToken::new();
     let tasks = TaskTracker::new();
     tasks.spawn(outbox.clone().run(stop.child_token()));
     tasks.spawn(housekeeping(db.clone(), stop.child_token()));
+    tasks.spawn(crate::telemetry::metrics_upkeep(stop.child_token()));
 
     let data = ctx.clone();
     let routes = app.routes;
     let document = web::Data::new(ApiDocument(openapi(&app)));
+    let cors_origins = config.cors.clone();
+    if cors_origins != CorsOrigins::Off {
+        tracing::info!(service = %app.service, origins = ?cors_origins, "CORS on");
+    }
     let server = HttpServer::new(move || {
         let (app, _) = App::new()
             .into_utoipa_app()
@@ -143,12 +150,15 @@ pub async fn start(app: ServiceApp, config: Config, listener: Option<TcpListener
             .configure(crate::extract::configure)
             .route("/health", web::get().to(health))
             .route("/ready", web::get().to(ready))
+            .route("/metrics", web::get().to(metrics))
             .service(web::redirect("/docs", "/docs/"))
             .service(docs)
             .default_service(web::to(not_found))
             .wrap(from_fn(crate::idempotency::idempotency))
             .wrap(from_fn(problems))
+            .wrap(from_fn(count_request))
             .wrap(from_fn(crate::telemetry::request_span))
+            .wrap(Condition::new(cors_origins != CorsOrigins::Off, cors(&cors_origins)))
     })
     .workers(2)
     .disable_signals()
@@ -178,10 +188,61 @@ pub fn openapi(app: &ServiceApp) -> utoipa::openapi::OpenApi {
     ));
     api.servers =
         Some(vec![utoipa::openapi::server::Server::new(format!("http://127.0.0.1:{}", app.service.default_port()))]);
+    crate::openapi::complete(&mut api);
     api
 }
 
 struct ApiDocument(utoipa::openapi::OpenApi);
+
+/// The CORS middleware for `origins` (unused when they are [`CorsOrigins::Off`]). Answers
+/// preflights itself; lets browsers read `Location` and `X-Request-Id`.
+fn cors(origins: &CorsOrigins) -> actix_cors::Cors {
+    use actix_web::http::{Method, header};
+    let base = actix_cors::Cors::default()
+        .allowed_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_any_header()
+        .expose_headers([header::LOCATION, header::HeaderName::from_static(crate::telemetry::REQUEST_ID)])
+        .max_age(3600);
+    match origins {
+        CorsOrigins::Off => base,
+        CorsOrigins::Any => base.allow_any_origin().send_wildcard(),
+        CorsOrigins::List(list) => list.iter().fold(base, |c, o| c.allowed_origin(o)),
+    }
+}
+
+/// Counts every answered request in `http_server_requests_total` and its latency, labelled
+/// with the route's pattern (`/api/v1/orders/{id}`), never the raw path.
+async fn count_request<B: actix_web::body::MessageBody + 'static>(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<B>,
+) -> Result<actix_web::dev::ServiceResponse<B>, actix_web::Error> {
+    let service = req.app_data::<web::Data<Ctx>>().map(|c| c.service);
+    let route = req.match_pattern();
+    let method = req.method().clone();
+    let started = std::time::Instant::now();
+    let res = next.call(req).await;
+    if let Some(service) = service {
+        let status = match &res {
+            Ok(r) => r.status(),
+            Err(e) => e.as_response_error().status_code(),
+        };
+        crate::telemetry::record_request(service, &method, route, status.as_u16(), started.elapsed().as_secs_f64());
+    }
+    res
+}
+
+/// `GET /metrics`: this service's series in the Prometheus text format.
+async fn metrics(ctx: web::Data<Ctx>) -> HttpResponse {
+    if let Err(e) = ctx.outbox.report_backlog().await {
+        tracing::warn!(error = %e, "could not read the outbox backlog for metrics");
+    }
+    match crate::telemetry::render_metrics(ctx.service) {
+        Some(text) => HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(text),
+        None => crate::problem::problem_response(
+            &ApiError::Unavailable("the metrics recorder is not installed".into()).to_problem(),
+        ),
+    }
+}
 
 async fn openapi_json(doc: web::Data<ApiDocument>) -> HttpResponse {
     HttpResponse::Ok().json(&doc.0)

@@ -1,5 +1,10 @@
-//! Logs to stderr through `tracing`, and a request id on every request that travels on the
-//! calls this request makes to other services.
+//! Logs to stderr through `tracing`, a request id on every request that travels on the
+//! calls this request makes to other services, and Prometheus metrics.
+//!
+//! Metrics go through the `metrics` facade into one process-wide Prometheus recorder, installed
+//! once ([`metrics_handle`]). Every series carries a `service` label, so that `stack`, which runs
+//! the four services in one process, can still give each service's `/metrics` its own series
+//! only ([`render_metrics`]).
 
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -37,7 +42,7 @@ pub async fn with_request_id<F: std::future::Future>(id: String, f: F) -> F::Out
 /// Installs the stderr subscriber, filtered by `RUST_LOG` (default `info`). Safe to call twice.
 pub fn init() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_env(crate::config::LOG_VAR).unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
 }
@@ -80,5 +85,143 @@ where
             tracing::error!(error = %e, "request error");
             Err(e)
         }
+    }
+}
+
+/// Latency buckets, in seconds, for `http_server_request_duration_seconds`: histograms, not
+/// summaries, so that several copies of a service can be aggregated.
+pub const LATENCY_BUCKETS: &[f64] =
+    &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+/// The `route` label of a request that matched no registered route: raw paths would let any
+/// client create series without end.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+static METRICS: std::sync::OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> = std::sync::OnceLock::new();
+
+/// The process-wide Prometheus recorder, installed on first use. `None` when another recorder
+/// was installed first (then `/metrics` says so instead of lying).
+pub fn metrics_handle() -> Option<&'static metrics_exporter_prometheus::PrometheusHandle> {
+    METRICS
+        .get_or_init(|| {
+            let installed = metrics_exporter_prometheus::PrometheusBuilder::new()
+                .set_buckets(LATENCY_BUCKETS)
+                .and_then(|b| b.install_recorder());
+            match installed {
+                Ok(handle) => {
+                    describe_metrics();
+                    Some(handle)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not install the Prometheus recorder; /metrics will be empty");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
+
+fn describe_metrics() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!("http_server_requests_total", "HTTP requests answered, by route pattern, method and status");
+    describe_histogram!(
+        "http_server_request_duration_seconds",
+        Unit::Seconds,
+        "Time to answer an HTTP request, by route pattern, method and status"
+    );
+    describe_gauge!("outbox_pending_messages", "Outbox messages not yet delivered");
+    describe_gauge!(
+        "outbox_oldest_pending_age_seconds",
+        Unit::Seconds,
+        "Age of the oldest undelivered outbox message (0 when none)"
+    );
+    describe_gauge!("outbox_failing_messages", "Undelivered outbox messages that failed at least once");
+    describe_counter!("outbox_delivery_failures_total", "Failed outbox delivery attempts, by target service");
+    describe_counter!("outbox_deliveries_total", "Outbox messages delivered, by target service");
+}
+
+/// Runs the recorder's upkeep (histogram buckets roll over) until `stop` is cancelled.
+pub async fn metrics_upkeep(stop: tokio_util::sync::CancellationToken) {
+    loop {
+        if let Some(h) = metrics_handle() {
+            h.run_upkeep();
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+        }
+    }
+}
+
+/// Counts one answered request and its latency by route pattern, method and status.
+pub fn record_request(
+    service: crate::config::Service,
+    method: &actix_web::http::Method,
+    route: Option<String>,
+    status: u16,
+    secs: f64,
+) {
+    let route = route.unwrap_or_else(|| UNMATCHED_ROUTE.to_owned());
+    let labels = [
+        ("service", service.name().to_owned()),
+        ("method", method.as_str().to_owned()),
+        ("route", route),
+        ("status", status.to_string()),
+    ];
+    metrics::counter!("http_server_requests_total", &labels).increment(1);
+    metrics::histogram!("http_server_request_duration_seconds", &labels).record(secs);
+}
+
+/// The Prometheus text of `service`'s series only (all four services share the recorder when
+/// `stack` runs them in one process). `HELP`/`TYPE` lines are kept for the families it has.
+pub fn render_metrics(service: crate::config::Service) -> Option<String> {
+    Some(filter_service(&metrics_handle()?.render(), service.name()))
+}
+
+fn filter_service(text: &str, service: &str) -> String {
+    let wanted = format!("service=\"{service}\"");
+    let mut out = String::with_capacity(text.len() / 2);
+    let mut header: Vec<&str> = vec![];
+    let mut in_samples = false;
+    for line in text.lines() {
+        if line.starts_with('#') {
+            if in_samples {
+                header.clear();
+                in_samples = false;
+            }
+            header.push(line);
+            continue;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        in_samples = true;
+        let labels = line.split_once('{').and_then(|(_, rest)| rest.rsplit_once('}')).map(|(l, _)| l);
+        if labels.is_some_and(|l| l.contains(&wanted)) {
+            for h in header.drain(..) {
+                out.push_str(h);
+                out.push('\n');
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::filter_service;
+
+    #[test]
+    fn metrics_are_filtered_by_service() {
+        let text = "# HELP a_total A\n# TYPE a_total counter\na_total{service=\"sales\",route=\"/x\"} 1\n\
+                    a_total{service=\"helpdesk\",route=\"/x\"} 2\n\n# HELP b B\n# TYPE b gauge\n\
+                    b{service=\"helpdesk\"} 3\n";
+        let sales = filter_service(text, "sales");
+        assert_eq!(sales, "# HELP a_total A\n# TYPE a_total counter\na_total{service=\"sales\",route=\"/x\"} 1\n");
+        let helpdesk = filter_service(text, "helpdesk");
+        assert!(helpdesk.contains("a_total{service=\"helpdesk\"") && helpdesk.contains("# TYPE b gauge\nb{"));
+        assert!(!helpdesk.contains("sales"));
     }
 }

@@ -76,8 +76,13 @@ pub async fn spawn(
     db: &TestDb,
     peers: crate::config::PeerUrls,
 ) -> Result<crate::server::Running, crate::server::StartError> {
-    let config =
-        crate::config::Config { service: app.service, bind: "127.0.0.1:0".into(), database_url: db.url.clone(), peers };
+    let config = crate::config::Config {
+        service: app.service,
+        bind: "127.0.0.1:0".into(),
+        database_url: db.url.clone(),
+        peers,
+        cors: Default::default(),
+    };
     let listener =
         std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| crate::server::StartError::Other(e.to_string()))?;
     crate::server::start(app, config, Some(listener)).await

@@ -111,6 +111,7 @@ impl System {
             bind: String::new(),
             database_url: db,
             peers: self.stack.peers.clone(),
+            cors: Default::default(),
         };
         let running = shared::server::start(stack::app(s), config, Some(listener)).await?;
         self.stack.services.push(running);
@@ -150,4 +151,96 @@ pub fn same(label: &str, got: &Value, want: &str) -> R {
         return Err(format!("{label}: got {got}, want {want}").into());
     }
     Ok(())
+}
+
+/// The `id` of an answer, as a string (empty when it has none).
+pub fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap_or_default().to_owned()
+}
+
+/// The `items` of a list answer.
+pub fn items(v: &Value) -> Vec<Value> {
+    v["items"].as_array().cloned().unwrap_or_default()
+}
+
+impl System {
+    /// A request whose status is checked by the caller; answers status and body.
+    pub async fn status(&self, s: Service, method: Method, path: &str, body: Option<&Value>) -> R<(StatusCode, Value)> {
+        self.call(s, method, path, body).await
+    }
+
+    /// A request that must answer `want`, with a problem+json body when it is an error.
+    pub async fn expect(
+        &self,
+        s: Service,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        want: StatusCode,
+    ) -> R<Value> {
+        let (status, v) = self.call(s, method.clone(), path, body).await?;
+        if status != want {
+            return Err(format!("{method} {s} {path}: {status}, want {want}: {v}").into());
+        }
+        if status.is_client_error() && v["status"].as_u64() != Some(u64::from(want.as_u16())) {
+            return Err(format!("{method} {s} {path}: not a problem+json body: {v}").into());
+        }
+        Ok(v)
+    }
+
+    /// A 422 whose problem names `field` among its errors.
+    pub async fn invalid(&self, s: Service, method: Method, path: &str, body: &Value, field: &str) -> R<Value> {
+        let v = self.expect(s, method, path, Some(body), StatusCode::UNPROCESSABLE_ENTITY).await?;
+        let named = v["errors"].as_array().is_some_and(|es| es.iter().any(|e| e["field"] == field));
+        if !named {
+            return Err(format!("{path}: the problem does not name {field}: {v}").into());
+        }
+        Ok(v)
+    }
+
+    /// Every item of a list, all pages.
+    pub async fn all(&self, s: Service, path: &str) -> R<Vec<Value>> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut out = vec![];
+        let mut cursor: Option<String> = None;
+        loop {
+            let p = match &cursor {
+                Some(c) => format!("{path}{sep}limit=200&cursor={c}"),
+                None => format!("{path}{sep}limit=200"),
+            };
+            let page = self.get(s, &p).await?;
+            out.extend(items(&page));
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Confirms an order and waits until every line that wants a task or project has it;
+    /// answers the order.
+    pub async fn confirm(&self, order: &str) -> R<Value> {
+        self.post(Service::Sales, &format!("/orders/{order}/confirm"), &serde_json::json!({}), StatusCode::OK).await?;
+        self.wait_for_tasks(order).await
+    }
+
+    /// Waits until every line of a confirmed order that wants a task or project has it;
+    /// answers the order.
+    pub async fn wait_for_tasks(&self, order: &str) -> R<Value> {
+        eventually(10, || async {
+            let o = self.get(Service::Sales, &format!("/orders/{order}")).await?;
+            for l in o["lines"].as_array().cloned().unwrap_or_default() {
+                let pid =
+                    self.get(Service::Sales, &format!("/products/{}", l["product_id"].as_str().unwrap_or(""))).await?;
+                let wants_task =
+                    matches!(pid["service_tracking"].as_str(), Some("task_in_project" | "task_in_new_project"));
+                let wants_project = pid["service_tracking"].as_str() == Some("project_only");
+                if (wants_task && l["task_id"].is_null()) || (wants_project && l["project_id"].is_null()) {
+                    return Err("lines still wait for their task or project".into());
+                }
+            }
+            Ok(o)
+        })
+        .await
+    }
 }

@@ -1,10 +1,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! API tests: the real helpdesk and the real projects service, on port 0, on SQLite and on
-//! PostgreSQL. Sales is not started: it points to a closed port, which is what a test of
-//! "sales unreachable" needs, and no other test here asks sales anything.
+//! PostgreSQL. Sales is a stub that knows only the sale lines a test registers (each a
+//! service line of a confirmed order), or, for the tests of "sales unreachable", a closed port.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::{Client, Method, StatusCode};
@@ -24,7 +26,56 @@ fn closed_url() -> R<String> {
     Ok(format!("http://127.0.0.1:{port}"))
 }
 
+/// Sale lines the sales stub answers, by id; with no map at all it hangs up on every request,
+/// like a sales service that is going down.
+type Lines = Arc<Mutex<Option<HashMap<Uuid, Value>>>>;
+
+/// A stand-in for sales on its own thread: `GET /api/v1/order-lines/{id}` answers a registered
+/// line, anything else a 404 problem.
+fn sales_stub(lines: Lines) -> R<String> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(match stream.try_clone() {
+                Ok(s) => s,
+                Err(_) => continue,
+            });
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                header.clear();
+            }
+            let path = request_line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+            let known = match lines.lock() {
+                Ok(m) => m.clone(),
+                Err(_) => None,
+            };
+            let Some(known) = known else { continue };
+            let found = path
+                .strip_prefix("/api/v1/order-lines/")
+                .and_then(|id| Uuid::parse_str(id).ok())
+                .and_then(|id| known.get(&id).cloned());
+            let (status, body) = match found {
+                Some(line) => ("200 OK", line.to_string()),
+                None => ("404 Not Found", json!({"status": 404, "title": "Not found"}).to_string()),
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    Ok(url)
+}
+
 struct Stack {
+    sales_lines: Lines,
     projects: Option<Running>,
     helpdesk: Running,
     projects_db: TestDb,
@@ -35,25 +86,24 @@ struct Stack {
 
 impl Stack {
     /// Projects first (told where helpdesk will listen, for its outbox), then helpdesk.
-    async fn start(projects_db: TestDb, helpdesk_db: TestDb) -> R<Stack> {
+    async fn start(projects_db: TestDb, helpdesk_db: TestDb, with_sales: bool) -> R<Stack> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let helpdesk_url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
         let projects = spawn(projects::app(), &projects_db, Stack::peers_of_projects(&helpdesk_url)?).await?;
         let closed = closed_url()?;
-        let peers = PeerUrls {
-            sales: closed.clone(),
-            invoicing: closed,
-            projects: projects.url(),
-            helpdesk: helpdesk_url.clone(),
-        };
+        let sales_lines: Lines = Arc::new(Mutex::new(Some(HashMap::new())));
+        let sales = if with_sales { sales_stub(sales_lines.clone())? } else { closed.clone() };
+        let peers = PeerUrls { sales, invoicing: closed, projects: projects.url(), helpdesk: helpdesk_url.clone() };
         let config = Config {
             service: Service::Helpdesk,
             bind: "127.0.0.1:0".into(),
             database_url: helpdesk_db.url.clone(),
             peers,
+            cors: Default::default(),
         };
         let helpdesk = shared::server::start(helpdesk::app(), config, Some(listener)).await?;
         Ok(Stack {
+            sales_lines,
             projects: Some(projects),
             helpdesk,
             projects_db,
@@ -73,13 +123,40 @@ impl Stack {
         })
     }
 
-    /// Every backend, each with its own pair of fresh databases.
+    /// Every backend, each with its own pair of fresh databases, and the sales stub.
     async fn each(name: &str) -> R<Vec<Stack>> {
+        Stack::each_with(name, true).await
+    }
+
+    /// Every backend, with sales unreachable.
+    async fn each_without_sales(name: &str) -> R<Vec<Stack>> {
+        Stack::each_with(name, false).await
+    }
+
+    async fn each_with(name: &str, with_sales: bool) -> R<Vec<Stack>> {
         let mut stacks = Vec::new();
         for (p, h) in TestDb::both(&format!("{name}_p")).into_iter().zip(TestDb::both(&format!("{name}_h"))) {
-            stacks.push(Stack::start(p, h).await?);
+            stacks.push(Stack::start(p, h, with_sales).await?);
         }
         Ok(stacks)
+    }
+
+    /// Makes the sales stub know `line` as a service line of a confirmed order of `customer`.
+    fn sale_line(&self, customer: Uuid, line: Uuid) {
+        let view = json!({"id": line, "order_id": Uuid::now_v7(), "customer_id": customer, "order_state": "sale",
+                          "product_type": "service", "remaining_hours": null, "task_id": null, "project_id": null});
+        if let Ok(mut m) = self.sales_lines.lock()
+            && let Some(m) = m.as_mut()
+        {
+            m.insert(line, view);
+        }
+    }
+
+    /// The sales stub stops answering.
+    fn sales_goes_down(&self) {
+        if let Ok(mut m) = self.sales_lines.lock() {
+            *m = None;
+        }
     }
 
     fn projects_url(&self) -> String {
@@ -120,6 +197,9 @@ impl Stack {
 
     /// A project and a task in projects, for `customer`, counting on `line`.
     async fn task(&self, customer: Uuid, line: Option<Uuid>) -> R<Value> {
+        if let Some(l) = line {
+            self.sale_line(customer, l);
+        }
         let (s, p) =
             self.pj(Method::POST, "/projects", Some(json!({"name": "Support", "customer_id": customer}))).await?;
         assert_eq!(s, StatusCode::CREATED, "{p}");
@@ -352,8 +432,11 @@ async fn linking_a_task_sets_the_sale_line_and_checks_the_customer() -> R {
         assert_eq!((&sheets[0]["task_id"], &sheets[0]["sale_line_id"]), (&task["id"], &json!(line)));
         assert_eq!(sheets[0]["project_id"], task["project_id"]);
 
-        // The ticket's remaining hours come from sales, which is down here: a single ticket
+        // The ticket's remaining hours come from sales: when it is down, a single ticket
         // cannot be answered truthfully.
+        let (s, p) = st.hd(Method::GET, &path, None).await?;
+        assert_eq!(s, StatusCode::OK, "{p}");
+        st.sales_goes_down();
         let (s, p) = st.hd(Method::GET, &path, None).await?;
         assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{p}");
         st.stop().await;
@@ -527,7 +610,7 @@ async fn when_projects_is_down_nothing_is_recorded() -> R {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_sales_is_down_a_reinvoicing_ticket_is_not_opened() -> R {
-    for st in Stack::each("nosales").await? {
+    for st in Stack::each_without_sales("nosales").await? {
         let team = st.team(json!({"name": "Billing", "use_timesheets": true, "use_time_reinvoicing": true})).await?;
         let customer = Uuid::now_v7();
         for extra in [json!({}), json!({"sale_line_id": Uuid::now_v7()})] {

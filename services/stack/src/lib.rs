@@ -2,7 +2,7 @@
 
 use std::net::TcpListener;
 
-use shared::config::{Config, PeerUrls, Service};
+use shared::config::{Config, CorsOrigins, PeerUrls, Service};
 use shared::server::{Running, ServiceApp, StartError, start};
 
 /// The service crate behind each service.
@@ -19,6 +19,8 @@ pub fn app(service: Service) -> ServiceApp {
 pub struct Plan {
     pub listeners: Vec<(Service, TcpListener)>,
     pub databases: Vec<(Service, String)>,
+    /// Browser origins allowed to call any of the four (off unless set).
+    pub cors: CorsOrigins,
 }
 
 /// The four running services.
@@ -47,7 +49,7 @@ pub fn plan(bind: impl Fn(Service) -> String, database: impl Fn(Service) -> Stri
         let l = TcpListener::bind(&addr).map_err(|source| StartError::Bind { bind: addr, source })?;
         listeners.push((s, l));
     }
-    Ok(Plan { listeners, databases: Service::ALL.iter().map(|s| (*s, database(*s))).collect() })
+    Ok(Plan { listeners, databases: Service::ALL.iter().map(|s| (*s, database(*s))).collect(), cors: CorsOrigins::Off })
 }
 
 /// Starts all four, each knowing where the others listen.
@@ -60,7 +62,8 @@ pub async fn start_all(plan: Plan) -> Result<Stack, StartError> {
     let mut services = vec![];
     for (s, listener) in plan.listeners {
         let database_url = plan.databases.iter().find(|(d, _)| *d == s).map(|(_, u)| u.clone()).unwrap_or_default();
-        let config = Config { service: s, bind: String::new(), database_url, peers: peers.clone() };
+        let config =
+            Config { service: s, bind: String::new(), database_url, peers: peers.clone(), cors: plan.cors.clone() };
         services.push(start(app(s), config, Some(listener)).await?);
     }
     Ok(Stack { services, peers })

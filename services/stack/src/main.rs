@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use shared::config::Service;
+use shared::config::{CORS_VAR, CorsOrigins, Service};
 
 #[derive(Parser)]
 #[command(name = "stack", about = "Runs the sales, invoicing, projects and helpdesk services in one process")]
@@ -66,8 +66,15 @@ async fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
+    let cors = match CorsOrigins::parse(&std::env::var(CORS_VAR).unwrap_or_default()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("stack: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let plan = match stack::plan(bind, |s| database(&cli.data_dir, s)) {
-        Ok(p) => p,
+        Ok(p) => stack::Plan { cors, ..p },
         Err(e) => {
             eprintln!("stack: {e}");
             return ExitCode::FAILURE;

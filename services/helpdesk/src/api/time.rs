@@ -60,7 +60,7 @@ pub struct TicketTimeQuery {
 
 /// Record time on a ticket: a timesheet in projects with this ticket, its task (or the team's
 /// project) and its sale line.
-#[utoipa::path(tag = "tickets", operation_id = "log_ticket_time", params(("id" = TicketId, Path)), request_body = LogTicketTime,
+#[utoipa::path(tag = "tickets", operation_id = "create_ticket_timesheet", params(("id" = TicketId, Path)), request_body = LogTicketTime,
     responses((status = 201, body = TicketTimesheetDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "the ticket's team does not use timesheets", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -81,7 +81,7 @@ pub async fn log_ticket_time(
 }
 
 /// List a ticket's timesheets, newest first.
-#[utoipa::path(tag = "tickets", operation_id = "list_ticket_time", params(("id" = TicketId, Path), TicketTimeQuery),
+#[utoipa::path(tag = "tickets", operation_id = "list_ticket_timesheets", params(("id" = TicketId, Path), TicketTimeQuery),
     responses((status = 200, body = Page<TicketTimesheetDto>), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "projects is unreachable", body = Problem, content_type = "application/problem+json")))]
 #[get("/tickets/{id}/timesheets")]
@@ -98,7 +98,7 @@ pub async fn list_ticket_time(
 }
 
 /// Get one timesheet of a ticket.
-#[utoipa::path(tag = "tickets", operation_id = "get_ticket_time", params(("id" = TicketId, Path), ("timesheet_id" = TimesheetId, Path)),
+#[utoipa::path(tag = "tickets", operation_id = "get_ticket_timesheet", params(("id" = TicketId, Path), ("timesheet_id" = TimesheetId, Path)),
     responses((status = 200, body = TicketTimesheetDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "projects is unreachable", body = Problem, content_type = "application/problem+json")))]
 #[get("/tickets/{id}/timesheets/{timesheet_id}")]

@@ -67,7 +67,7 @@ pub async fn create(ctx: &Ctx, new: NewTeam) -> Result<Team> {
         use_timesheets: new.use_timesheets,
         use_time_reinvoicing: new.use_time_reinvoicing,
         project_id: new.project_id,
-        created_at: Utc::now(),
+        created_at: shared::db::now_utc(),
     };
     let mut checks = Checks::new();
     check_text(&mut checks, "name", &new.name, 200);

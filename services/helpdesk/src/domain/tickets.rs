@@ -102,7 +102,8 @@ pub struct TicketFilter {
     pub stage: Option<Stage>,
 }
 
-/// A task linked to a ticket must exist and serve the ticket's customer.
+/// A task linked to a ticket must exist and serve the ticket's customer; the sale line it
+/// brings, if any, must be a service line of a confirmed order of that customer.
 async fn linked_task(ctx: &Ctx, id: TaskId, customer: CustomerId) -> Result<TaskView> {
     let task = peers::task(&ctx.peers, id).await?.ok_or_else(|| Error::unknown("task_id", "task", id.0))?;
     if task.customer_id != Some(customer.0) {
@@ -111,6 +112,14 @@ async fn linked_task(ctx: &Ctx, id: TaskId, customer: CustomerId) -> Result<Task
             "task_id",
             format!("task {id} belongs to {whose}, not to the ticket's customer {customer}"),
         ));
+    }
+    if let Some(line) = task.sale_line_id {
+        let view = peers::order_line(&ctx.peers, SaleLineId(line)).await?.ok_or_else(|| {
+            Error::invalid("task_id", format!("task {id} is linked to sale line {line}, which sales does not know"))
+        })?;
+        if let Some(p) = line_problem(&view, customer) {
+            return Err(Error::invalid("task_id", format!("task {id} is linked to a line that does not fit: {p}")));
+        }
     }
     Ok(task)
 }
@@ -265,7 +274,7 @@ pub async fn create(ctx: &Ctx, new: NewTicket) -> Result<Shown> {
         task_id: new.task_id,
         sale_line_id: line,
         hours_spent: Decimal::ZERO,
-        created_at: Utc::now(),
+        created_at: shared::db::now_utc(),
     };
     let ticket = ctx
         .db

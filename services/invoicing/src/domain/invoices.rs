@@ -1,6 +1,6 @@
 //! Invoices and credit notes: their shape, their amounts, creating and reading them.
 
-use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use shared::db::DbConn;
 use shared::decimal::{check_decimal, round_half_up};
@@ -224,7 +224,7 @@ impl Invoice {
             payment_state: PaymentState::NotPaid,
             reversed_invoice_id,
             // As stored: timestamps keep microseconds.
-            created_at: Utc::now().trunc_subsecs(6),
+            created_at: shared::db::now_utc(),
         }
     }
 

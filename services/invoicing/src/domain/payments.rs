@@ -1,6 +1,6 @@
 //! Payments against posted invoices: each lowers the residual, never below zero.
 
-use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use shared::db::DbConn;
 use shared::decimal::check_decimal;
@@ -53,7 +53,7 @@ pub fn pay(conn: &mut DbConn, id: InvoiceId, new: NewPayment) -> Result<(Payment
         invoice_id: id,
         amount: new.amount,
         date: new.date.unwrap_or_else(|| Utc::now().date_naive()),
-        created_at: Utc::now().trunc_subsecs(6),
+        created_at: shared::db::now_utc(),
     };
     store::payments::insert(conn, &payment)?;
     Ok((payment, invoice.amount_residual, invoice.payment_state))

@@ -157,7 +157,7 @@ pub async fn update_customer(
 }
 
 /// The hours left on the customer's confirmed prepaid lines.
-#[utoipa::path(tag = "customers", operation_id = "customer_prepaid_hours", params(("id" = CustomerId, Path)),
+#[utoipa::path(tag = "customers", operation_id = "get_customer_prepaid_hours", params(("id" = CustomerId, Path)),
     responses((status = 200, body = PrepaidHoursDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/customers/{id}/prepaid-hours")]
 pub async fn prepaid_hours(ctx: web::Data<Ctx>, id: web::Path<CustomerId>) -> Result<HttpResponse, ApiError> {

@@ -209,7 +209,7 @@ pub async fn cancel_order(ctx: web::Data<Ctx>, id: web::Path<OrderId>) -> Result
 
 /// Invoice a confirmed order: one draft invoice in the invoicing service for every line with
 /// something to invoice; answers that invoice, as invoicing does.
-#[utoipa::path(tag = "orders", operation_id = "invoice_order", params(("id" = OrderId, Path)), request_body(content = Option<InvoiceOrder>),
+#[utoipa::path(tag = "orders", operation_id = "create_order_invoice", params(("id" = OrderId, Path)), request_body(content = Option<InvoiceOrder>),
     responses((status = 201, description = "the invoice, as the invoicing service shows it", body = serde_json::Value),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "not confirmed, or nothing to invoice", body = Problem, content_type = "application/problem+json"),

@@ -59,7 +59,8 @@ pub fn create(conn: &mut DbConn, new: NewCustomer) -> Result<Customer> {
         check_email(&mut checks, e);
     }
     checks.finish()?;
-    let customer = Customer { id: CustomerId::new(), name: new.name.trim().to_owned(), email, created_at: Utc::now() };
+    let customer =
+        Customer { id: CustomerId::new(), name: new.name.trim().to_owned(), email, created_at: shared::db::now_utc() };
     store::customers::insert(conn, &customer)?;
     Ok(customer)
 }

@@ -24,11 +24,14 @@ pub fn check_text(checks: &mut Checks, field: &str, value: &str, max: usize) {
 
 /// Declares a closed set of values spelled as snake_case strings on the wire and in the store.
 macro_rules! str_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:tt),+ $(,)? }) => {
         $(#[$meta])*
+        // `rename_all` rather than a rename per variant: utoipa does not see a rename whose
+        // value comes through a macro token, and the texts are the variants in snake_case.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
         pub enum $name {
-            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+            $($(#[$vmeta])* $variant),+
         }
 
         impl $name {

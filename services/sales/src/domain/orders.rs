@@ -138,7 +138,7 @@ fn build_line(
         project_id: None,
         pending_task_id: None,
         pending_project_id: None,
-        created_at: Utc::now(),
+        created_at: shared::db::now_utc(),
     }))
 }
 
@@ -176,7 +176,7 @@ pub fn create(conn: &mut DbConn, new: NewOrder) -> Result<OrderWithLines> {
         amount_tax: tax,
         amount_total: total,
         new_project_id: None,
-        created_at: Utc::now(),
+        created_at: shared::db::now_utc(),
         confirmed_at: None,
     };
     store::orders::insert(conn, &order)?;
@@ -256,7 +256,7 @@ pub fn confirm_in(conn: &mut DbConn, id: OrderId) -> Result<OrderWithLines> {
             format!("order {} is {}; only a draft order can be confirmed", o.order.name, o.order.state),
         ));
     }
-    let at = Utc::now();
+    let at = shared::db::now_utc();
     store::orders::set_state(conn, id, OrderState::Sale, Some(at))?;
     o.order.state = OrderState::Sale;
     o.order.confirmed_at = Some(at);

@@ -137,7 +137,7 @@ fn validate(spec: ProductSpec) -> Result<Product> {
         service_tracking,
         project_id: spec.project_id,
         upsell_threshold,
-        created_at: Utc::now(),
+        created_at: shared::db::now_utc(),
     })
 }
 
