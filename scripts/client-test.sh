@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves the OpenAPI documents: generates Python clients for the four documents in openapi/ with
 # openapi-python-client (from PyPI), starts `stack` on a temporary data folder on the default
-# ports, and drives the whole seed flow through the generated clients (tests/client/seed_flow.py).
+# ports, mints an admin token with `stack token`, and drives the whole seed flow through the
+# generated clients (their AuthenticatedClient, with that token: tests/client/seed_flow.py).
 # Exits non-zero on any failure; the last line is `N passed, M failed`.
 #
 #   ./scripts/client-test.sh                      # debug build of stack
@@ -71,7 +72,9 @@ for p in "${PORTS[@]}"; do
   healthy "$p" || { tail -n 40 "$WORK/stack.log"; echo "client-test: port $p never answered /health"; exit 1; }
 done
 
-# 3. The seed flow through the generated clients.
+# 3. The seed flow through the generated clients, with a token signed by the stack's secret.
+AUTH_TOKEN="$("$BIN" --data-dir "$WORK/data" token --role admin --sub client-test --ttl 1h)"
+export AUTH_TOKEN
 set +e
 PYTHONPATH="$WORK/clients" "$VENV/bin/python" tests/client/seed_flow.py
 rc=$?

@@ -6,10 +6,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/prepaid-support/target}"
-venv="$HOME/.cache/prepaid-support/fuzz-venv"
+# Pinned: with hypothesis 6.170 on Python 3.11, the coverage phase on sales' document sometimes
+# stops with a schemathesis "Runtime Error" that is hypothesis' own ("AST constructor recursion
+# depth mismatch" while it parses its lambdas' source to describe them), not an answer of ours.
+# hypothesis 6.130.12 (the oldest schemathesis 4.32.5 accepts) does not do that.
+pins="schemathesis==4.32.5 hypothesis==6.130.12"
+venv="$HOME/.cache/prepaid-support/fuzz-venv-$(echo "$pins" | sha256sum | cut -c1-12)"
 if [ ! -x "$venv/bin/st" ]; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q schemathesis
+  # shellcheck disable=SC2086
+  "$venv/bin/pip" install -q $pins
 fi
 cargo build -q --bin stack
 data=$(mktemp -d)
@@ -23,10 +29,13 @@ for _ in $(seq 1 100); do
   curl -fsS "http://127.0.0.1:${port[helpdesk]}/health" >/dev/null 2>&1 && break
   sleep 0.1
 done
+# An admin token, so the fuzzer reaches every operation (without one, each answers 401).
+token=$("$CARGO_TARGET_DIR/debug/stack" --data-dir "$data" token --role admin --sub fuzz --ttl 1h)
 passed=0 failed=0 total=0
 for svc in sales invoicing projects helpdesk; do
   out="$data/$svc.out"
   if "$venv/bin/st" run "openapi/$svc.json" --url "http://127.0.0.1:${port[$svc]}" \
+      --header "Authorization: Bearer $token" \
       --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
       --phases examples,coverage,fuzzing --max-time "${FUZZ_SECONDS:-30}" --workers 2 \
       --suppress-health-check all --warnings off >"$out" 2>&1; then

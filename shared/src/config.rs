@@ -89,18 +89,41 @@ impl PeerUrls {
 pub const LOG_VAR: &str = "RUST_LOG";
 /// The variable that turns CORS on: comma-separated origins, or `*`.
 pub const CORS_VAR: &str = "CORS_ALLOWED_ORIGINS";
+/// The HS256 secret the services share (at least 32 bytes).
+pub const AUTH_SECRET_VAR: &str = "AUTH_SECRET";
+/// A PEM public key (RS256 or ES256) of an identity provider that issues the tokens.
+pub const AUTH_PUBLIC_KEY_VAR: &str = "AUTH_PUBLIC_KEY";
+/// With only a public key: the token this service sends to its peers.
+pub const AUTH_SERVICE_TOKEN_VAR: &str = "AUTH_SERVICE_TOKEN";
 
 /// Every environment variable a service binary reads: the one list that [`Config::from_vars`],
 /// the README and the compose file check agree on. (`stack` reads the same ones, except that it
 /// takes `<SERVICE>_BIND` and `<SERVICE>_DATABASE_URL` per service instead of `BIND` and
 /// `DATABASE_URL`: see [`stack_vars`].)
-pub const VARS: &[&str] =
-    &["BIND", "DATABASE_URL", "SALES_URL", "INVOICING_URL", "PROJECTS_URL", "HELPDESK_URL", CORS_VAR, LOG_VAR];
+pub const VARS: &[&str] = &[
+    "BIND",
+    "DATABASE_URL",
+    "SALES_URL",
+    "INVOICING_URL",
+    "PROJECTS_URL",
+    "HELPDESK_URL",
+    CORS_VAR,
+    LOG_VAR,
+    AUTH_SECRET_VAR,
+    AUTH_PUBLIC_KEY_VAR,
+    AUTH_SERVICE_TOKEN_VAR,
+];
 
 /// The variables `stack` reads: [`CORS_VAR`], [`LOG_VAR`], and `<SERVICE>_BIND` and
 /// `<SERVICE>_DATABASE_URL` for each of the four.
 pub fn stack_vars() -> Vec<String> {
-    let mut v = vec![CORS_VAR.to_owned(), LOG_VAR.to_owned()];
+    let mut v = vec![
+        CORS_VAR.to_owned(),
+        LOG_VAR.to_owned(),
+        AUTH_SECRET_VAR.to_owned(),
+        AUTH_PUBLIC_KEY_VAR.to_owned(),
+        AUTH_SERVICE_TOKEN_VAR.to_owned(),
+    ];
     for s in Service::ALL {
         let up = s.name().to_uppercase();
         v.push(format!("{up}_BIND"));
@@ -178,6 +201,9 @@ pub struct Config {
     pub peers: PeerUrls,
     /// Browser origins allowed to call the API; [`CorsOrigins::Off`] by default.
     pub cors: CorsOrigins,
+    /// How callers are authenticated. `None` only in in-process tests: the binaries refuse to
+    /// start without it (see [`Config::require_auth`]).
+    pub auth: Option<crate::auth::AuthConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -211,7 +237,19 @@ impl Config {
             }
         }
         let cors = CorsOrigins::parse(&var(CORS_VAR).unwrap_or_default())?;
-        Ok(Config { service, bind, database_url, peers, cors })
+        let auth = auth_from_vars(&var)?;
+        Ok(Config { service, bind, database_url, peers, cors, auth })
+    }
+
+    /// The binaries' check: a service never runs open to anyone who can reach its port.
+    pub fn require_auth(&self) -> Result<(), ConfigError> {
+        match &self.auth {
+            Some(_) => Ok(()),
+            None => Err(ConfigError(format!(
+                "set {AUTH_SECRET_VAR} (HS256, at least 32 bytes, shared by the services) or {AUTH_PUBLIC_KEY_VAR} \
+                 (RS256/ES256 PEM) with {AUTH_SERVICE_TOKEN_VAR}; `stack` makes a secret of its own"
+            ))),
+        }
     }
 
     pub fn from_env(service: Service) -> Result<Config, ConfigError> {
@@ -272,4 +310,25 @@ mod tests {
         }
         Ok(())
     }
+}
+
+/// Reads the authentication variables; `None` when neither a secret nor a public key is set.
+pub fn auth_from_vars(var: &impl Fn(&str) -> Option<String>) -> Result<Option<crate::auth::AuthConfig>, ConfigError> {
+    let secret = var(AUTH_SECRET_VAR).map(String::into_bytes);
+    let public_key_pem = var(AUTH_PUBLIC_KEY_VAR);
+    let service_token = var(AUTH_SERVICE_TOKEN_VAR);
+    if secret.is_none() && public_key_pem.is_none() {
+        return Ok(None);
+    }
+    if secret.as_ref().is_some_and(|s| s.len() < crate::auth::MIN_SECRET_LEN) {
+        return Err(ConfigError(format!("{AUTH_SECRET_VAR} must be at least {} bytes", crate::auth::MIN_SECRET_LEN)));
+    }
+    if secret.is_none() && service_token.is_none() {
+        return Err(ConfigError(format!(
+            "with only {AUTH_PUBLIC_KEY_VAR}, set {AUTH_SERVICE_TOKEN_VAR} (a token of role service) for calls between services"
+        )));
+    }
+    let config = crate::auth::AuthConfig { secret, public_key_pem, service_token };
+    crate::auth::Verifier::new(&config).map_err(ConfigError)?;
+    Ok(Some(config))
 }

@@ -74,6 +74,10 @@ pub struct NewTimesheet {
     pub ticket_id: Option<Uuid>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sale_line_id: Option<Uuid>,
+    /// Whom the time is recorded for (the agent's token subject); projects honours it from a
+    /// `service` caller only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
 }
 
 // ---- sales ----

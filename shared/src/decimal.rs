@@ -70,9 +70,16 @@ pub fn check_decimal(checks: &mut crate::error::Checks, field: &str, d: Decimal,
         checks.push(field, "must not be negative");
     } else if let Some(m) = max.filter(|m| d > *m) {
         checks.push(field, format!("must be at most {m}"));
-    } else if d.abs() >= Decimal::from(1_000_000_000_000i64) {
+    } else if too_large(d) {
         checks.push(field, "is too large");
     }
+}
+
+/// True when `d` is beyond what any stored amount may be (10^12 or more, either sign): the bound
+/// of every decimal read from a request, and of every amount computed from them (a line total,
+/// an order total), which storage could not hold otherwise.
+pub fn too_large(d: Decimal) -> bool {
+    d.abs() >= Decimal::from(1_000_000_000_000i64)
 }
 
 /// Rounds half away from zero (1.625 → 1.63, -1.625 → -1.63): the one rounding rule here.

@@ -15,6 +15,10 @@ pub enum Error {
     Invalid(Vec<FieldError>),
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// The caller's role may not do this (a `customer` asking for another's record gets
+    /// `NotFound` instead, so nothing leaks).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -48,6 +52,7 @@ impl From<Error> for ApiError {
             Error::NotFound { what, id } => ApiError::NotFound(format!("no {what} with id {id}")),
             Error::Invalid(errors) => ApiError::Validation(errors),
             Error::Conflict { code, detail } => ApiError::Conflict { code, detail },
+            Error::Forbidden(d) => ApiError::Forbidden(d),
             Error::Store(s) => s.into(),
             Error::Peer(p) => p.into(),
         }

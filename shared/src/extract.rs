@@ -95,7 +95,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             Ok(v)
         }
         Err(err) => {
-            let path = err.path().to_string();
+            // serde_json's arbitrary precision reads a number through a private map key, which
+            // shows in the path (`list_price.$serde_json::private::Number`): not a field of ours.
+            let path = err.path().to_string().replace(".$serde_json::private::Number", "");
             let inner = err.into_inner();
             let message = strip_position(&inner.to_string());
             if inner.is_syntax() || inner.is_eof() {

@@ -65,6 +65,20 @@ fn claim(conn: &mut DbConn, row: KeyRow) -> Result<Claim, StoreError> {
     }
 }
 
+/// Claims the key. Two requests with one key at once may both find it free and both insert it;
+/// the loser's insert is a unique violation (PostgreSQL) and its transaction rolls back: it
+/// looks again, in a new transaction, and sees the winner's row (in flight, or answered).
+async fn claim_looking_again(db: &Db, row: KeyRow) -> Result<Claim, StoreError> {
+    let mut tries = 0;
+    loop {
+        let r = row.clone();
+        match db.write(move |conn| claim(conn, r)).await {
+            Err(StoreError::Conflict(_)) if tries < 3 => tries += 1,
+            other => return other,
+        }
+    }
+}
+
 /// Middleware body; the service's `Db` must be in the app data.
 pub async fn idempotency(
     mut req: ServiceRequest,
@@ -91,7 +105,7 @@ pub async fn idempotency(
         Ok(b) => b,
         Err(e) => return Ok(req.error_response(e)),
     };
-    let caller = req.extensions().get::<Caller>().map(|c| c.0.clone()).unwrap_or_default();
+    let caller = req.extensions().get::<crate::auth::Caller>().map(|c| c.sub.clone()).unwrap_or_default();
     let row = KeyRow {
         key: key.clone(),
         method: req.method().to_string(),
@@ -105,7 +119,7 @@ pub async fn idempotency(
         created_at: now(),
     };
     let id = (row.key.clone(), row.method.clone(), row.path.clone(), row.caller.clone());
-    let claimed = db.write(move |conn| claim(conn, row)).await;
+    let claimed = claim_looking_again(&db, row).await;
     match claimed {
         Err(e) => return Ok(req.error_response(ApiError::from(e))),
         Ok(Claim::Mismatch) => return Ok(req.error_response(ApiError::IdempotencyMismatch)),
@@ -158,10 +172,6 @@ pub async fn idempotency(
     let response = head.set_body(body).map_into_boxed_body();
     Ok(ServiceResponse::new(http_req, response))
 }
-
-/// Who is calling, for scoping keys; set by authentication when there is one.
-#[derive(Debug, Clone)]
-pub struct Caller(pub String);
 
 fn header_text(h: &header::HeaderMap, name: header::HeaderName) -> Option<String> {
     h.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)

@@ -1,6 +1,7 @@
 //! What every service shares and nothing domain-specific: configuration, storage, errors as
 //! problem+json, decimals and ids, lists, the outbox, idempotency, peer calls and telemetry.
 
+pub mod auth;
 pub mod config;
 pub mod contracts;
 pub mod db;

@@ -1,10 +1,13 @@
 //! Completes a service's OpenAPI document with what every operation can answer besides its
 //! own successes: the problem+json errors the shared machinery produces (malformed request,
-//! unknown id, too large, not JSON, validation, idempotency conflicts, a peer unavailable).
-//! Declared once here, so no operation can forget one and a client knows every status.
+//! unknown id, too large, not JSON, validation, idempotency conflicts, a peer unavailable),
+//! and the bearer token every operation needs (401 without a valid one, 403 for a role that may
+//! not). Declared once here, so no operation can forget one and a client knows every status.
+//! (The document itself, `GET /api/v1/openapi.json`, is served without a token.)
 
 use utoipa::PartialSchema;
 use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, ResponseBuilder};
 
 use crate::problem::{FieldError, PROBLEM_JSON, Problem};
@@ -22,6 +25,12 @@ fn complete_operation(op: &mut Operation, has_path_id: bool, has_body: bool, is_
         op.responses.responses.entry(code.to_owned()).or_insert_with(|| problem(description));
     };
     add("400", "Malformed request: invalid JSON, a wrong type, or a bad query parameter.");
+    add(
+        "401",
+        "No bearer token, or one that is malformed, expired, wrongly signed or of an unknown role \
+         (with `WWW-Authenticate: Bearer`); nothing was changed.",
+    );
+    add("403", "The caller's role may not do this (see Roles in the description); nothing was changed.");
     if has_path_id {
         add("404", "No record with this id (or a malformed id).");
     }
@@ -37,11 +46,52 @@ fn complete_operation(op: &mut Operation, has_path_id: bool, has_body: bool, is_
     add("503", "A service needed for the answer is unreachable; nothing was changed.");
 }
 
-/// Adds the shared error responses and the `Problem` schema to every operation.
+/// utoipa inlines the record schema into each `Page_<Record>`; point its `items` at the
+/// record's own component instead, so a generated client names the item type.
+fn reference_page_items(components: &mut utoipa::openapi::Components) {
+    use utoipa::openapi::schema::{ArrayBuilder, Schema};
+    let names: Vec<String> = components.schemas.keys().cloned().collect();
+    for name in names {
+        let Some(record) = name.strip_prefix("Page_") else { continue };
+        if !components.schemas.contains_key(record) {
+            continue;
+        }
+        if let Some(RefOr::T(Schema::Object(page))) = components.schemas.get_mut(&name) {
+            if let Some(items) = page.properties.get_mut("items") {
+                *items = ArrayBuilder::new()
+                    .items(Ref::from_schema_name(record))
+                    .description(Some("The records, newest first."))
+                    .into();
+            }
+        }
+    }
+}
+
+/// The name of the bearer security scheme.
+pub const BEARER: &str = "bearer";
+
+/// Adds the shared error responses, the `Problem` schema and the bearer requirement to every
+/// operation.
 pub fn complete(api: &mut OpenApi) {
     let components = api.components.get_or_insert_with(Default::default);
+    reference_page_items(components);
     components.schemas.entry("Problem".into()).or_insert_with(Problem::schema);
     components.schemas.entry("FieldError".into()).or_insert_with(FieldError::schema);
+    components.security_schemes.entry(BEARER.into()).or_insert_with(|| {
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .description(Some(
+                    "A JWT: HS256 signed with the services' shared `AUTH_SECRET` (`stack token` mints one), \
+                     or RS256/ES256 from an identity provider whose public key the services hold. Claims: \
+                     `sub`, `role` (admin, sales, accounting, agent, customer, service), `customer_id` \
+                     (customer only), `exp`, `iat`.",
+                ))
+                .build(),
+        )
+    });
+    api.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
     for (path, item) in api.paths.paths.iter_mut() {
         let has_path_id = path.contains('{');
         let ops = [

@@ -67,6 +67,8 @@ impl From<PeerError> for ApiError {
 pub struct PeerClient {
     http: reqwest::Client,
     urls: PeerUrls,
+    /// This service's own token; a caller's token is never passed on.
+    token: Option<crate::auth::ServiceToken>,
 }
 
 impl PeerClient {
@@ -77,7 +79,13 @@ impl PeerClient {
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .unwrap_or_default();
-        PeerClient { http, urls }
+        PeerClient { http, urls, token: None }
+    }
+
+    /// Sends `token` (this service's own) on every call.
+    pub fn with_token(mut self, token: crate::auth::ServiceToken) -> PeerClient {
+        self.token = Some(token);
+        self
     }
 
     pub fn urls(&self) -> &PeerUrls {
@@ -126,6 +134,9 @@ impl PeerClient {
         let mut req = self.http.request(method, &url);
         if let Some(b) = &body {
             req = req.json(b);
+        }
+        if let Some(t) = self.token.as_ref().and_then(|t| t.get()) {
+            req = req.bearer_auth(t);
         }
         if let Some(k) = key {
             req = req.header("Idempotency-Key", k);

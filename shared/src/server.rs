@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use utoipa_actix_web::AppExt;
 
+use crate::auth::{ServiceToken, Verifier};
 use crate::config::{Config, CorsOrigins, Service};
 use crate::db::{Db, Migrations, StoreError};
 use crate::outbox::{OnDelivered, Outbox};
@@ -115,7 +116,12 @@ pub async fn start(app: ServiceApp, config: Config, listener: Option<TcpListener
         }
     };
     let port = listener.local_addr().map_err(|e| StartError::Other(e.to_string()))?.port();
-    let peers = PeerClient::new(config.peers.clone());
+    let verifier = match &config.auth {
+        Some(auth) => Some(Verifier::new(auth).map_err(|e| StartError::Other(format!("authentication: {e}")))?),
+        None => None,
+    };
+    let peers =
+        PeerClient::new(config.peers.clone()).with_token(ServiceToken::new(app.service.name(), config.auth.as_ref()));
     crate::telemetry::metrics_handle();
     let outbox = Outbox::new(db.clone(), peers.clone(), app.on_delivered.clone()).for_service(app.service);
     let ctx = Ctx { service: app.service, db: db.clone(), peers, outbox: outbox.clone() };
@@ -144,6 +150,10 @@ pub async fn start(app: ServiceApp, config: Config, listener: Option<TcpListener
             .split_for_parts();
         let docs = utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
             .config(utoipa_swagger_ui::Config::from("/api/v1/openapi.json"));
+        let app = match &verifier {
+            Some(v) => app.app_data(web::Data::new(v.clone())),
+            None => app,
+        };
         app.app_data(web::Data::new(data.clone()))
             .app_data(web::Data::new(data.db.clone()))
             .app_data(document.clone())
@@ -155,6 +165,7 @@ pub async fn start(app: ServiceApp, config: Config, listener: Option<TcpListener
             .service(docs)
             .default_service(web::to(not_found))
             .wrap(from_fn(crate::idempotency::idempotency))
+            .wrap(from_fn(crate::auth::authenticate))
             .wrap(from_fn(problems))
             .wrap(from_fn(count_request))
             .wrap(from_fn(crate::telemetry::request_span))
@@ -346,6 +357,10 @@ pub async fn main(app: ServiceApp) -> std::process::ExitCode {
             eprintln!("usage: {} [migrate]\nunknown argument {other:?}", app.service);
             return std::process::ExitCode::from(2);
         }
+    }
+    if let Err(e) = config.require_auth() {
+        eprintln!("{}: {e}", app.service);
+        return std::process::ExitCode::from(2);
     }
     match start(app.clone(), config, None).await {
         Ok(running) => {

@@ -82,6 +82,7 @@ pub async fn spawn(
         database_url: db.url.clone(),
         peers,
         cors: Default::default(),
+        auth: None,
     };
     let listener =
         std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| crate::server::StartError::Other(e.to_string()))?;

@@ -3,7 +3,8 @@
 Run by scripts/client-test.sh, which generates the packages `sales_client`, `invoicing_client`,
 `projects_client` and `helpdesk_client` with openapi-python-client, puts them on PYTHONPATH and
 starts `stack`. Base URLs come from SALES_URL, INVOICING_URL, PROJECTS_URL and HELPDESK_URL
-(default: the ports of DESIGN.md). Prints one line per check and, last, `N passed, M failed`;
+(default: the ports of DESIGN.md); the bearer token from AUTH_TOKEN (an admin token: the script
+mints one with `stack token --role admin`). Prints one line per check and, last, `N passed, M failed`;
 exits non-zero when anything failed.
 """
 
@@ -14,7 +15,8 @@ import time
 import traceback
 from http import HTTPStatus
 
-from sales_client import Client as SalesClient
+from sales_client import AuthenticatedClient as SalesClient
+from sales_client import Client as AnonymousSalesClient
 from sales_client.api.customers import create_customer, get_customer_prepaid_hours
 from sales_client.api.order_lines import get_order_line
 from sales_client.api.orders import confirm_order, create_order, create_order_invoice, get_order
@@ -31,15 +33,15 @@ from sales_client.models import (
     ServiceTracking,
     Uom,
 )
-from invoicing_client import Client as InvoicingClient
+from invoicing_client import AuthenticatedClient as InvoicingClient
 from invoicing_client.api.invoices import get_invoice, post_invoice
 from invoicing_client.models import StateDto as InvoiceState
-from projects_client import Client as ProjectsClient
+from projects_client import AuthenticatedClient as ProjectsClient
 from projects_client.api.projects import create_project
 from projects_client.api.tasks import get_task
 from projects_client.api.timesheets import list_timesheets
 from projects_client.models import CreateProject
-from helpdesk_client import Client as HelpdeskClient
+from helpdesk_client import AuthenticatedClient as HelpdeskClient
 from helpdesk_client.api.teams import create_team
 from helpdesk_client.api.tickets import create_ticket, create_ticket_timesheet, get_ticket, update_ticket
 from helpdesk_client.models import CreateTeam, CreateTicket, LogTicketTime, UpdateTicket
@@ -50,10 +52,15 @@ def url(name, port):
 
 
 TIMEOUT = 10.0
-sales = SalesClient(base_url=url("sales", 8081), timeout=TIMEOUT, raise_on_unexpected_status=True)
-invoicing = InvoicingClient(base_url=url("invoicing", 8082), timeout=TIMEOUT, raise_on_unexpected_status=True)
-projects = ProjectsClient(base_url=url("projects", 8083), timeout=TIMEOUT, raise_on_unexpected_status=True)
-helpdesk = HelpdeskClient(base_url=url("helpdesk", 8084), timeout=TIMEOUT, raise_on_unexpected_status=True)
+TOKEN = os.environ.get("AUTH_TOKEN", "")
+if not TOKEN:
+    sys.exit("seed_flow: set AUTH_TOKEN (e.g. `stack token --role admin --sub me`)")
+common = dict(token=TOKEN, timeout=TIMEOUT, raise_on_unexpected_status=True)
+sales = SalesClient(base_url=url("sales", 8081), **common)
+invoicing = InvoicingClient(base_url=url("invoicing", 8082), **common)
+projects = ProjectsClient(base_url=url("projects", 8083), **common)
+helpdesk = HelpdeskClient(base_url=url("helpdesk", 8084), **common)
+anonymous = AnonymousSalesClient(base_url=url("sales", 8081), timeout=TIMEOUT, raise_on_unexpected_status=True)
 
 passed = 0
 failed = 0
@@ -95,6 +102,11 @@ def eventually(label, probe, secs=10.0):
 
 
 def seed_flow():
+    refused = create_customer.sync_detailed(client=anonymous, body=CreateCustomer(name="Nobody"))
+    check("without a token: 401 problem", refused.status_code == HTTPStatus.UNAUTHORIZED
+          and refused.headers.get("www-authenticate") == "Bearer"
+          and refused.headers.get("content-type", "").startswith("application/problem+json"),
+          f"{int(refused.status_code)} {refused.content[:300]!r}")
     customer = call(
         "create customer", create_customer, HTTPStatus.CREATED,
         client=sales, body=CreateCustomer(name="Azure Interior", email="azure@example.com"),
@@ -173,6 +185,8 @@ def seed_flow():
     check("the ticket shows 4.50 hours spent", tk.hours_spent == "4.50", f"{tk.hours_spent}")
     page = list_timesheets.sync(client=projects, ticket_id=ticket.id)
     check("projects lists the ticket's 3 timesheets", len(page.items) == 3, f"{len(page.items)}")
+    check("each was created by the token's subject, passed on by helpdesk",
+          all(t.created_by == "client-test" for t in page.items), f"{[t.created_by for t in page.items]}")
     hours = get_customer_prepaid_hours.sync(customer.id, client=sales)
     check("the customer has 5.50 prepaid hours left", hours.remaining_hours == "5.50", f"{hours.remaining_hours}")
 

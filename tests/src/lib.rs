@@ -10,13 +10,33 @@ use shared::db::Backend;
 use shared::testing::TestDb;
 use stack::Stack;
 
+pub mod auth;
+
 pub type R<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-/// A running system and the databases it lives on.
+/// A running system and the databases it lives on. Its HTTP helpers are [`Api`]'s.
 pub struct System {
     pub stack: Stack,
-    pub http: reqwest::Client,
+    pub api: Api,
     pub dbs: Vec<(Service, TestDb)>,
+}
+
+impl std::ops::Deref for System {
+    type Target = Api;
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
+/// Speaks HTTP to the four services at `urls`: every request of every test is built by
+/// [`Api::request`], the one place to add a header all of them need (e.g. `Authorization`).
+/// Cheap to clone, so concurrent clients each take one.
+#[derive(Clone)]
+pub struct Api {
+    pub http: reqwest::Client,
+    pub urls: shared::config::PeerUrls,
+    /// The bearer token every request carries, when the services check tokens.
+    pub token: Option<String>,
 }
 
 /// The backends to run on: SQLite always, PostgreSQL when a server answers (else it says,
@@ -29,7 +49,7 @@ pub fn backends() -> Vec<Backend> {
     v
 }
 
-fn fresh(backend: Backend, name: &str) -> R<TestDb> {
+pub fn fresh(backend: Backend, name: &str) -> R<TestDb> {
     Ok(match backend {
         Backend::Sqlite => TestDb::sqlite(name)?,
         Backend::Postgres => TestDb::postgres(name).ok_or("PostgreSQL went away")?,
@@ -49,23 +69,99 @@ impl System {
             |s| urls.iter().find(|(x, _)| *x == s).map(|(_, u)| u.clone()).unwrap_or_default(),
         )?;
         let stack = stack::start_all(plan).await?;
-        Ok(System { stack, http: reqwest::Client::new(), dbs })
+        let api = Api::new(stack.peers.clone());
+        Ok(System { stack, api, dbs })
+    }
+
+    /// Stops one service (draining its requests), keeping its database.
+    pub async fn stop_service(&mut self, s: Service) -> R<u16> {
+        let i = self.stack.services.iter().position(|r| r.service == s).ok_or("no such service")?;
+        let running = self.stack.services.remove(i);
+        let port = running.port;
+        running.stop().await;
+        Ok(port)
+    }
+
+    /// Starts a stopped service again on its old port and database.
+    pub async fn restart_service(&mut self, s: Service, port: u16) -> R {
+        let db = self.dbs.iter().find(|(x, _)| *x == s).map(|(_, d)| d.url.clone()).ok_or("no db")?;
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+        let config = shared::config::Config {
+            service: s,
+            bind: String::new(),
+            database_url: db,
+            peers: self.stack.peers.clone(),
+            cors: Default::default(),
+            auth: None,
+        };
+        let running = shared::server::start(stack::app(s), config, Some(listener)).await?;
+        self.stack.services.push(running);
+        Ok(())
+    }
+
+    pub async fn stop(self) {
+        self.stack.stop().await;
+    }
+}
+
+/// Status, JSON body (null when none) and headers of an answer.
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Api {
+    pub fn new(urls: shared::config::PeerUrls) -> Api {
+        Api { http: reqwest::Client::new(), urls, token: None }
+    }
+
+    /// The same, with every request carrying `token`.
+    pub fn with_token(self, token: impl Into<String>) -> Api {
+        Api { token: Some(token.into()), ..self }
     }
 
     pub fn url(&self, s: Service) -> String {
-        self.stack.url(s).to_owned()
+        self.urls.get(s).to_owned()
+    }
+
+    /// Builds every request the tests send to `service` at `/api/v1{path}`.
+    pub fn request(&self, s: Service, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let req = self.http.request(method, format!("{}/api/v1{}", self.url(s), path));
+        match &self.token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
+    }
+
+    /// Sends a prepared request; answers status, headers and body.
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> R<Answer> {
+        let res = req.send().await?;
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await?;
+        Ok(Answer { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), headers, text })
     }
 
     /// Sends a request to `service` at `/api/v1{path}`; answers the status and JSON body.
     pub async fn call(&self, s: Service, method: Method, path: &str, body: Option<&Value>) -> R<(StatusCode, Value)> {
-        let mut req = self.http.request(method, format!("{}/api/v1{}", self.url(s), path));
+        let mut req = self.request(s, method, path);
         if let Some(b) = body {
             req = req.json(b);
         }
-        let res = req.send().await?;
-        let status = res.status();
-        let text = res.text().await?;
-        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+        let a = self.send(req).await?;
+        Ok((a.status, a.body))
+    }
+
+    /// A POST with an `Idempotency-Key`; answers everything about the answer.
+    pub async fn post_keyed(&self, s: Service, path: &str, body: &Value, key: &str) -> R<Answer> {
+        self.send(self.request(s, Method::POST, path).header("Idempotency-Key", key).json(body)).await
+    }
+
+    /// A request with a raw body and content type (malformed JSON, wrong types, huge bodies).
+    pub async fn raw(&self, s: Service, method: Method, path: &str, content_type: &str, body: Vec<u8>) -> R<Answer> {
+        self.send(self.request(s, method, path).header("content-type", content_type).body(body)).await
     }
 
     /// POST that must answer `want`; returns the body.
@@ -91,35 +187,6 @@ impl System {
             return Err(format!("PATCH {s} {path}: {status}: {v}").into());
         }
         Ok(v)
-    }
-
-    /// Stops one service (draining its requests), keeping its database.
-    pub async fn stop_service(&mut self, s: Service) -> R<u16> {
-        let i = self.stack.services.iter().position(|r| r.service == s).ok_or("no such service")?;
-        let running = self.stack.services.remove(i);
-        let port = running.port;
-        running.stop().await;
-        Ok(port)
-    }
-
-    /// Starts a stopped service again on its old port and database.
-    pub async fn restart_service(&mut self, s: Service, port: u16) -> R {
-        let db = self.dbs.iter().find(|(x, _)| *x == s).map(|(_, d)| d.url.clone()).ok_or("no db")?;
-        let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
-        let config = shared::config::Config {
-            service: s,
-            bind: String::new(),
-            database_url: db,
-            peers: self.stack.peers.clone(),
-            cors: Default::default(),
-        };
-        let running = shared::server::start(stack::app(s), config, Some(listener)).await?;
-        self.stack.services.push(running);
-        Ok(())
-    }
-
-    pub async fn stop(self) {
-        self.stack.stop().await;
     }
 }
 
@@ -163,7 +230,7 @@ pub fn items(v: &Value) -> Vec<Value> {
     v["items"].as_array().cloned().unwrap_or_default()
 }
 
-impl System {
+impl Api {
     /// A request whose status is checked by the caller; answers status and body.
     pub async fn status(&self, s: Service, method: Method, path: &str, body: Option<&Value>) -> R<(StatusCode, Value)> {
         self.call(s, method, path, body).await
@@ -240,6 +307,293 @@ impl System {
                 }
             }
             Ok(o)
+        })
+        .await
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The real binaries, each in a process of its own.
+
+/// The path of a service binary built next to the running test (`target/<profile>/<name>`).
+/// `./scripts/test.sh` builds every binary of the workspace before any test runs; when one is
+/// missing (a test run alone with `-p e2e`), it is built here, once, or the test fails saying so.
+pub fn binary(name: &str) -> R<std::path::PathBuf> {
+    static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let exe = std::env::current_exe()?;
+    // target/<profile>/deps/<test>-<hash>  →  target/<profile>
+    let dir = exe.parent().and_then(|d| d.parent()).ok_or("the test executable has no target directory")?;
+    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    if path.exists() {
+        return Ok(path);
+    }
+    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    if !path.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let bins = ["sales", "invoicing", "projects", "helpdesk"].map(|b| format!("--bin={b}"));
+        let status = std::process::Command::new(&cargo).arg("build").args(bins).status();
+        if !status.as_ref().is_ok_and(|s| s.success()) || !path.exists() {
+            return Err(format!(
+                "the binary {} is missing and `{cargo} build` could not make it ({status:?}); run \
+                 `cargo build --workspace --bins` (./scripts/test.sh does) before these tests",
+                path.display()
+            )
+            .into());
+        }
+    }
+    Ok(path)
+}
+
+/// A free TCP port on 127.0.0.1 (free when asked; a process binds it right after).
+pub fn free_port() -> R<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// One copy of a service running as its real binary.
+pub struct Proc {
+    pub service: Service,
+    pub port: u16,
+    pub database_url: String,
+    child: Option<std::process::Child>,
+    log: std::path::PathBuf,
+}
+
+impl Proc {
+    /// The last lines the process logged, for failure messages.
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(15)..].join("\n")
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// `kill -9`: no draining, no shutdown hook.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The four services as separate processes of their real binaries, each on its own fresh
+/// database and free port, knowing where the others listen. More copies of a service may be
+/// added on the same database ([`Cluster::add_copy`]).
+pub struct Cluster {
+    pub api: Api,
+    pub procs: Vec<Proc>,
+    pub dbs: Vec<(Service, TestDb)>,
+    pub backend: Backend,
+    dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Cluster {
+    type Target = Api;
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
+impl Cluster {
+    pub async fn start(backend: Backend) -> R<Cluster> {
+        let mut urls = shared::config::PeerUrls::local();
+        let mut ports = vec![];
+        for s in Service::ALL {
+            let port = free_port()?;
+            urls.set(s, format!("http://127.0.0.1:{port}"));
+            ports.push((s, port));
+        }
+        let mut dbs = vec![];
+        for s in Service::ALL {
+            dbs.push((s, fresh(backend, s.name())?));
+        }
+        let api = Api::new(urls).with_token(auth::token(shared::auth::Role::Admin, "cluster", None)?);
+        let mut c = Cluster { api, procs: vec![], dbs, backend, dir: tempfile::tempdir()? };
+        for (s, port) in ports {
+            c.spawn(s, port).await?;
+        }
+        Ok(c)
+    }
+
+    pub fn database_url(&self, s: Service) -> String {
+        self.dbs.iter().find(|(x, _)| *x == s).map(|(_, d)| d.url.clone()).unwrap_or_default()
+    }
+
+    /// Starts a process of `s` on `port` and its database; waits until it answers `/health`.
+    async fn spawn(&mut self, s: Service, port: u16) -> R<usize> {
+        let n = self.procs.len();
+        let log = self.dir.path().join(format!("{}-{n}.log", s.name()));
+        let out = std::fs::File::create(&log)?;
+        let mut cmd = std::process::Command::new(binary(s.name())?);
+        cmd.env("BIND", format!("127.0.0.1:{port}"))
+            .env("DATABASE_URL", self.database_url(s))
+            .env(shared::config::AUTH_SECRET_VAR, auth::SECRET)
+            .env("RUST_LOG", std::env::var("SERVICE_LOG").unwrap_or_else(|_| "warn".into()))
+            .env_remove("CORS_ALLOWED_ORIGINS")
+            .stdin(std::process::Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out);
+        for peer in Service::ALL {
+            cmd.env(peer.url_var(), self.api.url(peer));
+        }
+        let child = cmd.spawn()?;
+        self.procs.push(Proc { service: s, port, database_url: self.database_url(s), child: Some(child), log });
+        let health = format!("http://127.0.0.1:{port}/health");
+        let end = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(r) = self.api.http.get(&health).send().await
+                && r.status() == StatusCode::OK
+            {
+                return Ok(n);
+            }
+            let exited = self.procs[n].child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+            if exited.is_some() || Instant::now() >= end {
+                return Err(
+                    format!("{s} on port {port} did not come up ({exited:?}):\n{}", self.procs[n].log_tail()).into()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The first running process of `s`.
+    fn main_proc(&mut self, s: Service) -> R<&mut Proc> {
+        let port = self.api.urls.get(s).rsplit(':').next().unwrap_or("").parse::<u16>()?;
+        self.procs.iter_mut().find(|p| p.service == s && p.port == port).ok_or_else(|| format!("no {s}").into())
+    }
+
+    /// `kill -9` of the service the others talk to; answers its port.
+    pub fn kill(&mut self, s: Service) -> R<u16> {
+        let p = self.main_proc(s)?;
+        p.kill();
+        Ok(p.port)
+    }
+
+    /// Starts the service again on its port and database (after [`Cluster::kill`]).
+    pub async fn restart(&mut self, s: Service) -> R {
+        let port = self.main_proc(s)?.port;
+        self.procs.retain(|p| !(p.service == s && p.port == port));
+        self.spawn(s, port).await?;
+        Ok(())
+    }
+
+    /// Another process of `s` on the same database, on a port of its own; answers its base URL.
+    pub async fn add_copy(&mut self, s: Service) -> R<String> {
+        let port = free_port()?;
+        self.spawn(s, port).await?;
+        Ok(format!("http://127.0.0.1:{port}"))
+    }
+
+    /// What the processes logged, for failure messages.
+    pub fn logs(&self) -> String {
+        self.procs.iter().map(|p| format!("--- {} :{}\n{}\n", p.service, p.port, p.log_tail())).collect()
+    }
+}
+
+/// A plain connection to a service's database (for faults the API cannot cause).
+pub fn connect(url: &str) -> R<shared::db::DbConn> {
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+    let mut c = shared::db::DbConn::establish(url)?;
+    if !url.starts_with("postgres") {
+        c.batch_execute("PRAGMA busy_timeout = 10000")?;
+    }
+    Ok(c)
+}
+
+// ---------------------------------------------------------------------------------------------
+// A small world many tests start from.
+
+/// A customer, a project, and a product of hours (`policy`) that makes a task per line there.
+pub struct Shop {
+    pub customer: String,
+    pub project: String,
+    pub product: String,
+}
+
+impl Api {
+    pub async fn shop(&self, policy: &str) -> R<Shop> {
+        let customer = id(&self
+            .post(Service::Sales, "/customers", &serde_json::json!({"name": "Deco Addict"}), StatusCode::CREATED)
+            .await?);
+        let project = id(&self
+            .post(Service::Projects, "/projects", &serde_json::json!({"name": "Support"}), StatusCode::CREATED)
+            .await?);
+        let product = id(&self
+            .post(
+                Service::Sales,
+                "/products",
+                &serde_json::json!({"name": format!("Support hours ({policy})"), "type": "service", "uom": "hour",
+                    "list_price": "100", "service_policy": policy, "service_tracking": "task_in_project",
+                    "project_id": project}),
+                StatusCode::CREATED,
+            )
+            .await?);
+        Ok(Shop { customer, project, product })
+    }
+
+    /// A draft order of `n` lines of `qty` of `product`; answers its id.
+    pub async fn draft_order(&self, customer: &str, product: &str, n: usize, qty: &str) -> R<String> {
+        let lines: Vec<Value> = (0..n).map(|_| serde_json::json!({"product_id": product, "quantity": qty})).collect();
+        let o = self
+            .post(
+                Service::Sales,
+                "/orders",
+                &serde_json::json!({"customer_id": customer, "lines": lines}),
+                StatusCode::CREATED,
+            )
+            .await?;
+        Ok(id(&o))
+    }
+
+    /// A confirmed order of `n` lines of `qty` hours, each with its task; answers the order id
+    /// and (line id, task id) per line.
+    pub async fn sold(&self, shop: &Shop, n: usize, qty: &str) -> R<(String, Vec<(String, String)>)> {
+        let order = self.draft_order(&shop.customer, &shop.product, n, qty).await?;
+        let o = self.confirm(&order).await?;
+        let lines = o["lines"]
+            .as_array()
+            .ok_or("no lines")?
+            .iter()
+            .map(|l| (id(l), l["task_id"].as_str().unwrap_or_default().to_owned()))
+            .collect();
+        Ok((order, lines))
+    }
+
+    /// The exact sum of the hours of a sale line's timesheets, as projects lists them.
+    pub async fn logged_hours(&self, line: &str) -> R<rust_decimal::Decimal> {
+        let mut sum = rust_decimal::Decimal::ZERO;
+        for t in self.all(Service::Projects, &format!("/timesheets?sale_line_id={line}")).await? {
+            sum += dec(&t["hours"])?;
+        }
+        Ok(sum)
+    }
+
+    /// Waits until every line's `qty_delivered` (hour lines) is the exact sum of its timesheets;
+    /// answers the total hours.
+    pub async fn converged(&self, lines: &[String], secs: u64) -> R<rust_decimal::Decimal> {
+        eventually(secs, || async {
+            let mut total = rust_decimal::Decimal::ZERO;
+            for l in lines {
+                let want = self.logged_hours(l).await?;
+                let got = dec(&self.get(Service::Sales, &format!("/order-lines/{l}")).await?["qty_delivered"])?;
+                if got != want {
+                    return Err(
+                        format!("line {l}: sales shows {got} delivered, projects has {want} hours logged").into()
+                    );
+                }
+                total += want;
+            }
+            Ok(total)
         })
         .await
     }

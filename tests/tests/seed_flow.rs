@@ -146,8 +146,7 @@ async fn seed_flow(sys: &System) -> R {
     // outbox message projects wrote for sales in that same request.
     let trace = format!("e2e-{}", uuid::Uuid::now_v7());
     let res = sys
-        .http
-        .post(format!("{}/api/v1/tickets/{ticket_id}/timesheets", sys.url(Helpdesk)))
+        .request(Helpdesk, reqwest::Method::POST, &format!("/tickets/{ticket_id}/timesheets"))
         .header("x-request-id", &trace)
         .json(&json!({"employee": "Marc Demo", "hours": "0.5"}))
         .send()

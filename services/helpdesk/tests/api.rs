@@ -1,12 +1,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! API tests: the real helpdesk and the real projects service, on port 0, on SQLite and on
-//! PostgreSQL. Sales is a stub that knows only the sale lines a test registers (each a
-//! service line of a confirmed order), or, for the tests of "sales unreachable", a closed port.
+//! API tests: the real helpdesk, projects and sales services, on port 0, on SQLite and on
+//! PostgreSQL; for the tests of "sales unreachable", sales is a closed port or is stopped.
 
-use std::collections::{BTreeSet, HashMap};
-use std::io::{BufRead, BufReader, Write};
+use std::collections::BTreeSet;
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::{Client, Method, StatusCode};
@@ -26,56 +23,9 @@ fn closed_url() -> R<String> {
     Ok(format!("http://127.0.0.1:{port}"))
 }
 
-/// Sale lines the sales stub answers, by id; with no map at all it hangs up on every request,
-/// like a sales service that is going down.
-type Lines = Arc<Mutex<Option<HashMap<Uuid, Value>>>>;
-
-/// A stand-in for sales on its own thread: `GET /api/v1/order-lines/{id}` answers a registered
-/// line, anything else a 404 problem.
-fn sales_stub(lines: Lines) -> R<String> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(match stream.try_clone() {
-                Ok(s) => s,
-                Err(_) => continue,
-            });
-            let mut request_line = String::new();
-            if reader.read_line(&mut request_line).is_err() {
-                continue;
-            }
-            let mut header = String::new();
-            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
-                header.clear();
-            }
-            let path = request_line.split_whitespace().nth(1).unwrap_or_default().to_owned();
-            let known = match lines.lock() {
-                Ok(m) => m.clone(),
-                Err(_) => None,
-            };
-            let Some(known) = known else { continue };
-            let found = path
-                .strip_prefix("/api/v1/order-lines/")
-                .and_then(|id| Uuid::parse_str(id).ok())
-                .and_then(|id| known.get(&id).cloned());
-            let (status, body) = match found {
-                Some(line) => ("200 OK", line.to_string()),
-                None => ("404 Not Found", json!({"status": 404, "title": "Not found"}).to_string()),
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    Ok(url)
-}
-
 struct Stack {
-    sales_lines: Lines,
+    sales: Option<Running>,
+    _sales_db: TestDb,
     projects: Option<Running>,
     helpdesk: Running,
     projects_db: TestDb,
@@ -86,24 +36,37 @@ struct Stack {
 
 impl Stack {
     /// Projects first (told where helpdesk will listen, for its outbox), then helpdesk.
-    async fn start(projects_db: TestDb, helpdesk_db: TestDb, with_sales: bool) -> R<Stack> {
+    async fn start(projects_db: TestDb, helpdesk_db: TestDb, sales_db: TestDb, with_sales: bool) -> R<Stack> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let helpdesk_url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
         let projects = spawn(projects::app(), &projects_db, Stack::peers_of_projects(&helpdesk_url)?).await?;
         let closed = closed_url()?;
-        let sales_lines: Lines = Arc::new(Mutex::new(Some(HashMap::new())));
-        let sales = if with_sales { sales_stub(sales_lines.clone())? } else { closed.clone() };
-        let peers = PeerUrls { sales, invoicing: closed, projects: projects.url(), helpdesk: helpdesk_url.clone() };
+        let sales = if with_sales {
+            let peers = PeerUrls {
+                sales: closed.clone(),
+                invoicing: closed.clone(),
+                projects: projects.url(),
+                helpdesk: helpdesk_url.clone(),
+            };
+            Some(spawn(sales::app(), &sales_db, peers).await?)
+        } else {
+            None
+        };
+        let sales_url = sales.as_ref().map(Running::url).unwrap_or_else(|| closed.clone());
+        let peers =
+            PeerUrls { sales: sales_url, invoicing: closed, projects: projects.url(), helpdesk: helpdesk_url.clone() };
         let config = Config {
             service: Service::Helpdesk,
             bind: "127.0.0.1:0".into(),
             database_url: helpdesk_db.url.clone(),
             peers,
             cors: Default::default(),
+            auth: None,
         };
         let helpdesk = shared::server::start(helpdesk::app(), config, Some(listener)).await?;
         Ok(Stack {
-            sales_lines,
+            sales,
+            _sales_db: sales_db,
             projects: Some(projects),
             helpdesk,
             projects_db,
@@ -135,27 +98,39 @@ impl Stack {
 
     async fn each_with(name: &str, with_sales: bool) -> R<Vec<Stack>> {
         let mut stacks = Vec::new();
-        for (p, h) in TestDb::both(&format!("{name}_p")).into_iter().zip(TestDb::both(&format!("{name}_h"))) {
-            stacks.push(Stack::start(p, h, with_sales).await?);
+        let dbs = TestDb::both(&format!("{name}_p"))
+            .into_iter()
+            .zip(TestDb::both(&format!("{name}_h")))
+            .zip(TestDb::both(&format!("{name}_s")));
+        for ((p, h), s) in dbs {
+            stacks.push(Stack::start(p, h, s, with_sales).await?);
         }
         Ok(stacks)
     }
 
-    /// Makes the sales stub know `line` as a service line of a confirmed order of `customer`.
-    fn sale_line(&self, customer: Uuid, line: Uuid) {
-        let view = json!({"id": line, "order_id": Uuid::now_v7(), "customer_id": customer, "order_state": "sale",
-                          "product_type": "service", "remaining_hours": null, "task_id": null, "project_id": null});
-        if let Ok(mut m) = self.sales_lines.lock()
-            && let Some(m) = m.as_mut()
-        {
-            m.insert(line, view);
-        }
+    /// A new customer in sales with a confirmed order of 10 prepaid hours: (customer, line).
+    async fn confirmed_line(&self) -> R<(Uuid, Uuid)> {
+        let sales = self.sales.as_ref().map(Running::url).ok_or("sales is not running")?;
+        let call = |path: &str, body: Value| self.send(Method::POST, format!("{sales}/api/v1{path}"), Some(body));
+        let (_, customer) = call("/customers", json!({"name": "Azure Interior"})).await?;
+        let product = json!({"name": "Support hours", "type": "service", "uom": "hour", "list_price": "100",
+                             "service_policy": "prepaid", "service_tracking": "none"});
+        let (s, product) = call("/products", product).await?;
+        assert_eq!(s, StatusCode::CREATED, "{product}");
+        let order = json!({"customer_id": customer["id"], "lines": [{"product_id": product["id"], "quantity": "10"}]});
+        let (s, order) = call("/orders", order).await?;
+        assert_eq!(s, StatusCode::CREATED, "{order}");
+        let (s, order) =
+            call(&format!("/orders/{}/confirm", order["id"].as_str().unwrap_or_default()), json!({})).await?;
+        assert_eq!(s, StatusCode::OK, "{order}");
+        let id = |v: &Value| Uuid::parse_str(v.as_str().unwrap_or_default());
+        Ok((id(&customer["id"])?, id(&order["lines"][0]["id"])?))
     }
 
-    /// The sales stub stops answering.
-    fn sales_goes_down(&self) {
-        if let Ok(mut m) = self.sales_lines.lock() {
-            *m = None;
+    /// Sales stops (its database stays).
+    async fn sales_goes_down(&mut self) {
+        if let Some(s) = self.sales.take() {
+            s.stop().await;
         }
     }
 
@@ -197,9 +172,6 @@ impl Stack {
 
     /// A project and a task in projects, for `customer`, counting on `line`.
     async fn task(&self, customer: Uuid, line: Option<Uuid>) -> R<Value> {
-        if let Some(l) = line {
-            self.sale_line(customer, l);
-        }
         let (s, p) =
             self.pj(Method::POST, "/projects", Some(json!({"name": "Support", "customer_id": customer}))).await?;
         assert_eq!(s, StatusCode::CREATED, "{p}");
@@ -221,6 +193,7 @@ impl Stack {
         if let Some(p) = self.projects.take() {
             p.stop().await;
         }
+        self.sales_goes_down().await;
         self.helpdesk.stop().await;
     }
 }
@@ -372,12 +345,12 @@ async fn tickets_are_numbered_without_gaps_even_concurrently() -> R {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn linking_a_task_sets_the_sale_line_and_checks_the_customer() -> R {
-    for st in Stack::each("links").await? {
+    for mut st in Stack::each("links").await? {
         let team = st.team(json!({"name": "Care", "use_timesheets": true})).await?;
-        let (customer, stranger) = (Uuid::now_v7(), Uuid::now_v7());
-        let line = Uuid::now_v7();
+        let (customer, line) = st.confirmed_line().await?;
+        let (stranger, stranger_line) = st.confirmed_line().await?;
         let task = st.task(customer, Some(line)).await?;
-        let foreign = st.task(stranger, Some(Uuid::now_v7())).await?;
+        let foreign = st.task(stranger, Some(stranger_line)).await?;
 
         let t = st
             .ticket(json!({"team_id": team["id"], "customer_id": customer, "title": "Linked", "task_id": task["id"]}))
@@ -436,7 +409,7 @@ async fn linking_a_task_sets_the_sale_line_and_checks_the_customer() -> R {
         // cannot be answered truthfully.
         let (s, p) = st.hd(Method::GET, &path, None).await?;
         assert_eq!(s, StatusCode::OK, "{p}");
-        st.sales_goes_down();
+        st.sales_goes_down().await;
         let (s, p) = st.hd(Method::GET, &path, None).await?;
         assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{p}");
         st.stop().await;
@@ -448,8 +421,7 @@ async fn linking_a_task_sets_the_sale_line_and_checks_the_customer() -> R {
 async fn ticket_time_becomes_a_timesheet_in_projects_and_hours_spent_follows() -> R {
     for st in Stack::each("time").await? {
         let team = st.team(json!({"name": "Care", "use_timesheets": true})).await?;
-        let customer = Uuid::now_v7();
-        let line = Uuid::now_v7();
+        let (customer, line) = st.confirmed_line().await?;
         let task = st.task(customer, Some(line)).await?;
 
         let on_task = st

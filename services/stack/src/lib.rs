@@ -21,6 +21,8 @@ pub struct Plan {
     pub databases: Vec<(Service, String)>,
     /// Browser origins allowed to call any of the four (off unless set).
     pub cors: CorsOrigins,
+    /// How the four authenticate callers; `None` only in in-process tests.
+    pub auth: Option<shared::auth::AuthConfig>,
 }
 
 /// The four running services.
@@ -49,7 +51,12 @@ pub fn plan(bind: impl Fn(Service) -> String, database: impl Fn(Service) -> Stri
         let l = TcpListener::bind(&addr).map_err(|source| StartError::Bind { bind: addr, source })?;
         listeners.push((s, l));
     }
-    Ok(Plan { listeners, databases: Service::ALL.iter().map(|s| (*s, database(*s))).collect(), cors: CorsOrigins::Off })
+    Ok(Plan {
+        listeners,
+        databases: Service::ALL.iter().map(|s| (*s, database(*s))).collect(),
+        cors: CorsOrigins::Off,
+        auth: None,
+    })
 }
 
 /// Starts all four, each knowing where the others listen.
@@ -62,8 +69,14 @@ pub async fn start_all(plan: Plan) -> Result<Stack, StartError> {
     let mut services = vec![];
     for (s, listener) in plan.listeners {
         let database_url = plan.databases.iter().find(|(d, _)| *d == s).map(|(_, u)| u.clone()).unwrap_or_default();
-        let config =
-            Config { service: s, bind: String::new(), database_url, peers: peers.clone(), cors: plan.cors.clone() };
+        let config = Config {
+            service: s,
+            bind: String::new(),
+            database_url,
+            peers: peers.clone(),
+            cors: plan.cors.clone(),
+            auth: plan.auth.clone(),
+        };
         services.push(start(app(s), config, Some(listener)).await?);
     }
     Ok(Stack { services, peers })
@@ -86,4 +99,33 @@ pub fn write_openapi(dir: &std::path::Path) -> Result<(), StartError> {
         eprintln!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// The file under the data directory that holds the secret `stack` signs and checks tokens
+/// with when `AUTH_SECRET` is not set.
+pub const SECRET_FILE: &str = "auth-secret";
+
+/// The HS256 secret of an embedded stack: read from `<data_dir>/auth-secret`, made (64 random
+/// hex characters, readable by the owner only) on first start.
+pub fn local_secret(data_dir: &std::path::Path) -> Result<Vec<u8>, String> {
+    let path = data_dir.join(SECRET_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(s) if s.trim().len() >= shared::auth::MIN_SECRET_LEN => return Ok(s.trim().as_bytes().to_vec()),
+        Ok(_) => return Err(format!("{} is too short; delete it to make a new one", path.display())),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(format!("{}: {e}", path.display())),
+        Err(_) => {}
+    }
+    std::fs::create_dir_all(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
+    let secret: String = {
+        use rand::Rng;
+        let mut rng = rand::rng();
+        (0..32).map(|_| format!("{:02x}", rng.random::<u8>())).collect()
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::io::Write::write_all(&mut file, secret.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(secret.into_bytes())
 }

@@ -26,6 +26,84 @@ enum Command {
         #[arg(long, default_value = "openapi")]
         out: PathBuf,
     },
+    /// Prints a bearer token signed with the stack's secret (`AUTH_SECRET`, or the one under
+    /// the data directory), e.g. `stack token --role agent --sub alice --ttl 30d`.
+    Token {
+        /// admin, sales, accounting, agent, customer or service.
+        #[arg(long)]
+        role: String,
+        /// Who the token is for.
+        #[arg(long)]
+        sub: String,
+        /// How long it is valid: seconds, or a number followed by s, m, h or d.
+        #[arg(long, default_value = "1d")]
+        ttl: String,
+        /// The customer id, for a customer token (required then, refused otherwise).
+        #[arg(long)]
+        customer: Option<uuid::Uuid>,
+    },
+}
+
+/// Parses `30d`, `12h`, `15m`, `90s` or `3600` into seconds.
+fn ttl_seconds(ttl: &str) -> Result<i64, String> {
+    let ttl = ttl.trim();
+    let (number, unit) = match ttl.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&ttl[..i], c),
+        _ => (ttl, 's'),
+    };
+    let n: i64 = number.parse().map_err(|_| format!("--ttl {ttl:?}: give seconds or a number with s, m, h or d"))?;
+    let scale = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return Err(format!("--ttl {ttl:?}: the unit must be s, m, h or d")),
+    };
+    if n <= 0 {
+        return Err("--ttl must be positive".into());
+    }
+    n.checked_mul(scale).ok_or_else(|| "--ttl is too long".into())
+}
+
+/// The authentication of the stack: `AUTH_SECRET` / `AUTH_PUBLIC_KEY` from the environment, or
+/// else a secret of its own under the data directory (made on first start).
+fn auth(data_dir: &std::path::Path) -> Result<shared::auth::AuthConfig, String> {
+    let from_env = shared::config::auth_from_vars(&|k: &str| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .map_err(|e| e.to_string())?;
+    match from_env {
+        Some(a) => Ok(a),
+        None => Ok(shared::auth::AuthConfig {
+            secret: Some(stack::local_secret(data_dir)?),
+            public_key_pem: None,
+            service_token: None,
+        }),
+    }
+}
+
+fn mint(
+    data_dir: &std::path::Path,
+    role: &str,
+    sub: &str,
+    ttl: &str,
+    customer: Option<uuid::Uuid>,
+) -> Result<String, String> {
+    use shared::auth::Role;
+    let role = Role::parse(role).ok_or_else(|| {
+        let names: Vec<&str> = Role::ALL.iter().map(|r| r.name()).collect();
+        format!("--role {role:?}: one of {}", names.join(", "))
+    })?;
+    match (role, customer) {
+        (Role::Customer, None) => return Err("a customer token needs --customer <customer id>".into()),
+        (r, Some(_)) if r != Role::Customer => return Err("--customer goes with --role customer only".into()),
+        _ => {}
+    }
+    if sub.trim().is_empty() {
+        return Err("--sub must not be empty".into());
+    }
+    let secret = auth(data_dir)?
+        .secret
+        .ok_or("tokens can only be minted with AUTH_SECRET (HS256); this stack uses a public key")?;
+    shared::auth::mint(&secret, &shared::auth::claims(sub, role, customer, ttl_seconds(ttl)?))
 }
 
 fn database(data_dir: &std::path::Path, s: Service) -> String {
@@ -55,6 +133,18 @@ async fn main() -> ExitCode {
             }
         };
     }
+    if let Some(Command::Token { role, sub, ttl, customer }) = &cli.command {
+        return match mint(&cli.data_dir, role, sub, ttl, *customer) {
+            Ok(token) => {
+                println!("{token}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("stack: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     if let Some(Command::Migrate) = cli.command {
         for s in Service::ALL {
             let url = database(&cli.data_dir, s);
@@ -73,8 +163,15 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let auth = match auth(&cli.data_dir) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("stack: authentication: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let plan = match stack::plan(bind, |s| database(&cli.data_dir, s)) {
-        Ok(p) => stack::Plan { cors, ..p },
+        Ok(p) => stack::Plan { cors, auth: Some(auth), ..p },
         Err(e) => {
             eprintln!("stack: {e}");
             return ExitCode::FAILURE;

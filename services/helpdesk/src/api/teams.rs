@@ -1,6 +1,7 @@
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use shared::auth::Caller;
 use shared::extract::Body;
 use shared::ids::{ProjectId, TeamId};
 use shared::page::{Page, PageRequest};
@@ -82,12 +83,18 @@ pub struct TeamQuery {
 }
 
 /// Create a team.
+///
+/// Roles: admin.
 #[utoipa::path(tag = "teams", operation_id = "create_team", request_body = CreateTeam,
     responses((status = 201, body = TeamDto), (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "projects is unreachable; nothing was changed", body = Problem, content_type = "application/problem+json")))]
 #[post("/teams")]
 #[tracing::instrument(skip_all)]
-pub async fn create_team(ctx: web::Data<Ctx>, body: Body<CreateTeam>) -> Result<HttpResponse, ApiError> {
+pub async fn create_team(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    body: Body<CreateTeam>,
+) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let new = NewTeam {
         name: b.name,
@@ -95,32 +102,42 @@ pub async fn create_team(ctx: web::Data<Ctx>, body: Body<CreateTeam>) -> Result<
         use_time_reinvoicing: b.use_time_reinvoicing.unwrap_or(false),
         project_id: b.project_id,
     };
-    let t = teams::create(&ctx, new).await?;
+    let t = teams::create(&ctx, &caller, new).await?;
     Ok(created(format!("/api/v1/teams/{}", t.id), TeamDto::from(t)))
 }
 
 /// List teams, newest first.
+///
+/// Roles: any (admin, sales, accounting, agent, customer, service).
 #[utoipa::path(tag = "teams", operation_id = "list_teams", params(TeamQuery), responses((status = 200, body = Page<TeamDto>)))]
 #[get("/teams")]
 #[tracing::instrument(skip_all)]
-pub async fn list_teams(ctx: web::Data<Ctx>, q: web::Query<TeamQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list_teams(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    q: web::Query<TeamQuery>,
+) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    let list = teams::list(&ctx, page).await?;
+    let list = teams::list(&ctx, &caller, page).await?;
     Ok(ok(Page { items: list.items.into_iter().map(TeamDto::from).collect(), next_cursor: list.next_cursor }))
 }
 
 /// Get a team.
+///
+/// Roles: any (admin, sales, accounting, agent, customer, service).
 #[utoipa::path(tag = "teams", operation_id = "get_team", params(("id" = TeamId, Path)),
     responses((status = 200, body = TeamDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/teams/{id}")]
 #[tracing::instrument(skip_all, fields(team = %id))]
-pub async fn get_team(ctx: web::Data<Ctx>, id: web::Path<TeamId>) -> Result<HttpResponse, ApiError> {
-    let t = teams::get(&ctx, id.into_inner()).await?;
+pub async fn get_team(ctx: web::Data<Ctx>, caller: Caller, id: web::Path<TeamId>) -> Result<HttpResponse, ApiError> {
+    let t = teams::get(&ctx, &caller, id.into_inner()).await?;
     Ok(ok(TeamDto::from(t)))
 }
 
 /// Change a team.
+///
+/// Roles: admin.
 #[utoipa::path(tag = "teams", operation_id = "update_team", params(("id" = TeamId, Path)), request_body = UpdateTeam,
     responses((status = 200, body = TeamDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -129,6 +146,7 @@ pub async fn get_team(ctx: web::Data<Ctx>, id: web::Path<TeamId>) -> Result<Http
 #[tracing::instrument(skip_all, fields(team = %id))]
 pub async fn update_team(
     ctx: web::Data<Ctx>,
+    caller: Caller,
     id: web::Path<TeamId>,
     body: Body<UpdateTeam>,
 ) -> Result<HttpResponse, ApiError> {
@@ -139,6 +157,6 @@ pub async fn update_team(
         use_time_reinvoicing: b.use_time_reinvoicing,
         project_id: b.project_id,
     };
-    let t = teams::update(&ctx, id, changes).await?;
+    let t = teams::update(&ctx, &caller, id, changes).await?;
     Ok(ok(TeamDto::from(t)))
 }

@@ -2,6 +2,7 @@ use actix_web::{HttpResponse, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::Dec2;
+use shared::auth::Caller;
 use shared::contracts::{TimesheetTotal, TotalApplied};
 use shared::error::Checks;
 use shared::extract::Body;
@@ -154,13 +155,20 @@ pub struct TotalAppliedDto {
     pub version: i64,
 }
 
-/// Open a ticket.
+/// Open a ticket. A `customer` opens one for itself only (another `customer_id` is unknown:
+/// 422), with its team, title and description (the support team sets the rest: 403).
+///
+/// Roles: admin, agent, customer (for itself only).
 #[utoipa::path(tag = "tickets", operation_id = "create_ticket", request_body = CreateTicket,
     responses((status = 201, body = TicketDto), (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "projects or sales is unreachable; nothing was changed", body = Problem, content_type = "application/problem+json")))]
 #[post("/tickets")]
 #[tracing::instrument(skip_all)]
-pub async fn create_ticket(ctx: web::Data<Ctx>, body: Body<CreateTicket>) -> Result<HttpResponse, ApiError> {
+pub async fn create_ticket(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    body: Body<CreateTicket>,
+) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let new = NewTicket {
         team_id: b.team_id,
@@ -171,38 +179,52 @@ pub async fn create_ticket(ctx: web::Data<Ctx>, body: Body<CreateTicket>) -> Res
         task_id: b.task_id,
         sale_line_id: b.sale_line_id,
     };
-    let t = tickets::create(&ctx, new).await?;
+    let t = tickets::create(&ctx, &caller, new).await?;
     Ok(created(format!("/api/v1/tickets/{}", t.ticket.id), TicketDto::from(t)))
 }
 
 /// List tickets, newest first.
+///
+/// Roles: admin, sales, accounting, agent, customer (its own only), service.
 #[utoipa::path(tag = "tickets", operation_id = "list_tickets", params(TicketQuery),
     responses((status = 200, body = Page<TicketDto>), (status = 503, description = "sales is unreachable", body = Problem, content_type = "application/problem+json")))]
 #[get("/tickets")]
 #[tracing::instrument(skip_all)]
-pub async fn list_tickets(ctx: web::Data<Ctx>, q: web::Query<TicketQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list_tickets(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    q: web::Query<TicketQuery>,
+) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let mut checks = Checks::new();
     let stage = q.stage.as_deref().and_then(|s| Stage::check(&mut checks, "stage", s));
     checks.finish()?;
     let filter = TicketFilter { team_id: q.team_id, customer_id: q.customer_id, stage };
-    let list = tickets::list(&ctx, filter, page).await?;
+    let list = tickets::list(&ctx, &caller, filter, page).await?;
     Ok(ok(Page { items: list.items.into_iter().map(TicketDto::from).collect(), next_cursor: list.next_cursor }))
 }
 
 /// Get a ticket.
+///
+/// Roles: admin, sales, accounting, agent, customer (its own only; 404 for another), service.
 #[utoipa::path(tag = "tickets", operation_id = "get_ticket", params(("id" = TicketId, Path)),
     responses((status = 200, body = TicketDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "sales is unreachable", body = Problem, content_type = "application/problem+json")))]
 #[get("/tickets/{id}")]
 #[tracing::instrument(skip_all, fields(ticket = %id))]
-pub async fn get_ticket(ctx: web::Data<Ctx>, id: web::Path<TicketId>) -> Result<HttpResponse, ApiError> {
-    let t = tickets::get(&ctx, id.into_inner()).await?;
+pub async fn get_ticket(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    id: web::Path<TicketId>,
+) -> Result<HttpResponse, ApiError> {
+    let t = tickets::get(&ctx, &caller, id.into_inner()).await?;
     Ok(ok(TicketDto::from(t)))
 }
 
 /// Change a ticket.
+///
+/// Roles: admin, agent.
 #[utoipa::path(tag = "tickets", operation_id = "update_ticket", params(("id" = TicketId, Path)), request_body = UpdateTicket,
     responses((status = 200, body = TicketDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -211,6 +233,7 @@ pub async fn get_ticket(ctx: web::Data<Ctx>, id: web::Path<TicketId>) -> Result<
 #[tracing::instrument(skip_all, fields(ticket = %id))]
 pub async fn update_ticket(
     ctx: web::Data<Ctx>,
+    caller: Caller,
     id: web::Path<TicketId>,
     body: Body<UpdateTicket>,
 ) -> Result<HttpResponse, ApiError> {
@@ -223,12 +246,14 @@ pub async fn update_ticket(
         task_id: b.task_id,
         sale_line_id: b.sale_line_id,
     };
-    let t = tickets::update(&ctx, id, changes).await?;
+    let t = tickets::update(&ctx, &caller, id, changes).await?;
     Ok(ok(TicketDto::from(t)))
 }
 
 /// Report a ticket's logged hours (service to service: sent by projects' outbox whenever the
 /// total changes). Applied only when `version` is newer than the one held.
+///
+/// Roles: admin, service.
 #[utoipa::path(tag = "internal", operation_id = "put_ticket_timesheet_total", params(("id" = TicketId, Path)),
     request_body = TimesheetTotalBody,
     responses((status = 200, body = TotalAppliedDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
@@ -236,10 +261,11 @@ pub async fn update_ticket(
 #[tracing::instrument(skip_all, fields(ticket = %id))]
 pub async fn put_timesheet_total(
     ctx: web::Data<Ctx>,
+    caller: Caller,
     id: web::Path<TicketId>,
     body: Body<TimesheetTotal>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.0);
-    let (applied, version) = tickets::apply_total(&ctx, id, b.hours.0, b.version).await?;
+    let (applied, version) = tickets::apply_total(&ctx, &caller, id, b.hours.0, b.version).await?;
     Ok(ok(TotalApplied { applied, version }))
 }

@@ -2,6 +2,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shared::Dec2;
+use shared::auth::Caller;
 use shared::extract::{Body, idempotency_key};
 use shared::ids::{InvoiceId, ProjectId, SaleLineId, TaskId, TicketId, TimesheetId};
 use shared::page::{Page, PageRequest};
@@ -31,6 +32,9 @@ pub struct TicketTimesheetDto {
     pub sale_line_id: Option<SaleLineId>,
     /// The invoice that billed this time.
     pub invoice_id: Option<InvoiceId>,
+    /// Who recorded it: the agent's token subject.
+    #[schema(example = "alice")]
+    pub created_by: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -59,7 +63,9 @@ pub struct TicketTimeQuery {
 }
 
 /// Record time on a ticket: a timesheet in projects with this ticket, its task (or the team's
-/// project) and its sale line.
+/// project) and its sale line. It is recorded as created by the caller (its token's subject).
+///
+/// Roles: admin, agent.
 #[utoipa::path(tag = "tickets", operation_id = "create_ticket_timesheet", params(("id" = TicketId, Path)), request_body = LogTicketTime,
     responses((status = 201, body = TicketTimesheetDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "the ticket's team does not use timesheets", body = Problem, content_type = "application/problem+json"),
@@ -69,18 +75,21 @@ pub struct TicketTimeQuery {
 #[tracing::instrument(skip_all, fields(ticket = %id))]
 pub async fn log_ticket_time(
     ctx: web::Data<Ctx>,
+    caller: Caller,
     req: HttpRequest,
     id: web::Path<TicketId>,
     body: Body<LogTicketTime>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.0);
     let cmd = LogTime { employee: b.employee, hours: b.hours.0, date: b.date, description: b.description };
-    let sheet = time::log(&ctx, id, cmd, idempotency_key(&req).as_deref()).await?;
+    let sheet = time::log(&ctx, &caller, id, cmd, idempotency_key(&req).as_deref()).await?;
     let sheet_id = sheet.get("id").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
     Ok(created(format!("/api/v1/tickets/{id}/timesheets/{sheet_id}"), sheet))
 }
 
 /// List a ticket's timesheets, newest first.
+///
+/// Roles: admin, sales, accounting, agent, service.
 #[utoipa::path(tag = "tickets", operation_id = "list_ticket_timesheets", params(("id" = TicketId, Path), TicketTimeQuery),
     responses((status = 200, body = Page<TicketTimesheetDto>), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "projects is unreachable", body = Problem, content_type = "application/problem+json")))]
@@ -88,16 +97,19 @@ pub async fn log_ticket_time(
 #[tracing::instrument(skip_all, fields(ticket = %id))]
 pub async fn list_ticket_time(
     ctx: web::Data<Ctx>,
+    caller: Caller,
     id: web::Path<TicketId>,
     q: web::Query<TicketTimeQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    let list = time::list(&ctx, id.into_inner(), page).await?;
+    let list = time::list(&ctx, &caller, id.into_inner(), page).await?;
     Ok(ok(list))
 }
 
 /// Get one timesheet of a ticket.
+///
+/// Roles: admin, sales, accounting, agent, service.
 #[utoipa::path(tag = "tickets", operation_id = "get_ticket_timesheet", params(("id" = TicketId, Path), ("timesheet_id" = TimesheetId, Path)),
     responses((status = 200, body = TicketTimesheetDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "projects is unreachable", body = Problem, content_type = "application/problem+json")))]
@@ -105,9 +117,10 @@ pub async fn list_ticket_time(
 #[tracing::instrument(skip_all, fields(ticket = %path.0))]
 pub async fn get_ticket_time(
     ctx: web::Data<Ctx>,
+    caller: Caller,
     path: web::Path<(TicketId, TimesheetId)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, sheet) = path.into_inner();
-    let s = time::get(&ctx, id, sheet).await?;
+    let s = time::get(&ctx, &caller, id, sheet).await?;
     Ok(ok(s))
 }

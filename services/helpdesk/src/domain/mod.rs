@@ -2,6 +2,7 @@
 //! runs through the service's `Db`, peer questions through `crate::peers`, and no peer call
 //! is ever made inside a database transaction.
 
+pub mod access;
 pub mod teams;
 pub mod tickets;
 pub mod time;

@@ -1,4 +1,5 @@
 use chrono::{DateTime, Utc};
+use shared::auth::Caller;
 use shared::db::DbConn;
 use shared::ids::{ProjectId, TeamId};
 use shared::page::{Page, PageRequest};
@@ -60,7 +61,8 @@ async fn ensure_project(ctx: &Ctx, team: &mut Team) -> Result<()> {
     Ok(())
 }
 
-pub async fn create(ctx: &Ctx, new: NewTeam) -> Result<Team> {
+pub async fn create(ctx: &Ctx, caller: &Caller, new: NewTeam) -> Result<Team> {
+    super::access::may_manage_teams(caller)?;
     let mut team = Team {
         id: TeamId::new(),
         name: new.name.trim().to_owned(),
@@ -86,8 +88,9 @@ pub async fn create(ctx: &Ctx, new: NewTeam) -> Result<Team> {
 }
 
 /// Changes a team. A team left with timesheets on and no project gets a new one.
-pub async fn update(ctx: &Ctx, id: TeamId, changes: TeamChanges) -> Result<Team> {
-    let mut team = get(ctx, id).await?;
+pub async fn update(ctx: &Ctx, caller: &Caller, id: TeamId, changes: TeamChanges) -> Result<Team> {
+    super::access::may_manage_teams(caller)?;
+    let mut team = load(ctx, id).await?;
     let mut checks = Checks::new();
     if let Some(name) = &changes.name {
         check_text(&mut checks, "name", name, 200);
@@ -121,11 +124,18 @@ pub fn find(conn: &mut DbConn, id: TeamId) -> Result<Team> {
     store::teams::find(conn, id)?.ok_or_else(|| Error::not_found("team", id))
 }
 
-pub async fn get(ctx: &Ctx, id: TeamId) -> Result<Team> {
+pub async fn get(ctx: &Ctx, caller: &Caller, id: TeamId) -> Result<Team> {
+    super::access::may_read_teams(caller)?;
+    load(ctx, id).await
+}
+
+/// A team, for the use cases that already checked their caller.
+pub async fn load(ctx: &Ctx, id: TeamId) -> Result<Team> {
     ctx.db.run(move |c| find(c, id)).await
 }
 
-pub async fn list(ctx: &Ctx, page: PageRequest) -> Result<Page<Team>> {
+pub async fn list(ctx: &Ctx, caller: &Caller, page: PageRequest) -> Result<Page<Team>> {
+    super::access::may_read_teams(caller)?;
     let rows = ctx.db.run(move |c| Ok::<_, Error>(store::teams::list(c, page)?)).await?;
     Ok(page.page(rows, |t| t.id.0, |t| t))
 }

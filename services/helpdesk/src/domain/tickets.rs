@@ -2,6 +2,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use shared::auth::{Caller, Role};
 use shared::contracts::{OrderLineView, TaskView};
 use shared::db::DbConn;
 use shared::decimal::check_decimal;
@@ -228,7 +229,7 @@ fn find(conn: &mut DbConn, id: TicketId) -> Result<Ticket> {
 }
 
 async fn team_of(ctx: &Ctx, field: &'static str, id: TeamId) -> Result<Team> {
-    match teams::get(ctx, id).await {
+    match teams::load(ctx, id).await {
         Err(Error::NotFound { .. }) => Err(Error::unknown(field, "team", id.0)),
         other => other,
     }
@@ -237,7 +238,20 @@ async fn team_of(ctx: &Ctx, field: &'static str, id: TeamId) -> Result<Team> {
 /// Opens a ticket. Its sale line comes from the line given (reinvoicing teams only), else
 /// from its task, else, on a reinvoicing team, from the customer's oldest prepaid line with
 /// hours left. Every peer is asked before anything is written.
-pub async fn create(ctx: &Ctx, new: NewTicket) -> Result<Shown> {
+pub async fn create(ctx: &Ctx, caller: &Caller, new: NewTicket) -> Result<Shown> {
+    super::access::may_open_tickets(caller)?;
+    if caller.role == Role::Customer {
+        // A customer opens tickets for itself only; another customer is as unknown to it as
+        // one that does not exist.
+        if !caller.sees(Some(new.customer_id)) {
+            return Err(Error::unknown("customer_id", "customer", new.customer_id.0));
+        }
+        if new.task_id.is_some() || new.sale_line_id.is_some() || new.stage.is_some() {
+            return Err(Error::Forbidden(
+                "a customer opens a ticket with its team, title and description; the support team sets the rest".into(),
+            ));
+        }
+    }
     let mut checks = Checks::new();
     check_text(&mut checks, "title", &new.title, 300);
     check_description(&mut checks, new.description.as_deref());
@@ -294,7 +308,8 @@ pub async fn create(ctx: &Ctx, new: NewTicket) -> Result<Shown> {
 /// Changes a ticket. A new task brings its sale line; a new line (from a task or set
 /// directly) takes the ticket's unbilled timesheets along, in projects, before the ticket
 /// itself is written.
-pub async fn update(ctx: &Ctx, id: TicketId, changes: TicketChanges) -> Result<Shown> {
+pub async fn update(ctx: &Ctx, caller: &Caller, id: TicketId, changes: TicketChanges) -> Result<Shown> {
+    super::access::may_work_tickets(caller)?;
     let mut ticket = ctx.db.run(move |c| find(c, id)).await?;
     let mut checks = Checks::new();
     if let Some(t) = &changes.title {
@@ -307,7 +322,7 @@ pub async fn update(ctx: &Ctx, id: TicketId, changes: TicketChanges) -> Result<S
     checks.finish()?;
     let team = match changes.team_id {
         Some(t) => team_of(ctx, "team_id", t).await?,
-        None => teams::get(ctx, ticket.team_id).await?,
+        None => teams::load(ctx, ticket.team_id).await?,
     };
     let (old_task, old_line) = (ticket.task_id, ticket.sale_line_id);
     let mut remaining = None;
@@ -354,19 +369,29 @@ pub async fn update(ctx: &Ctx, id: TicketId, changes: TicketChanges) -> Result<S
     Ok(Shown { ticket, remaining_hours })
 }
 
+/// A ticket, for the use cases that already checked their caller.
 pub async fn load(ctx: &Ctx, id: TicketId) -> Result<Ticket> {
     ctx.db.run(move |c| find(c, id)).await
 }
 
-/// A ticket with its line's remaining hours; 503 when sales cannot say.
-pub async fn get(ctx: &Ctx, id: TicketId) -> Result<Shown> {
+/// A ticket with its line's remaining hours; 503 when sales cannot say. A `customer` caller
+/// sees only its own (404 for any other).
+pub async fn get(ctx: &Ctx, caller: &Caller, id: TicketId) -> Result<Shown> {
+    super::access::may_read_tickets(caller)?;
     let ticket = load(ctx, id).await?;
+    caller.must_see(ticket.customer_id, "ticket", id)?;
     let remaining_hours = remaining_hours(ctx, ticket.sale_line_id).await?;
     Ok(Shown { ticket, remaining_hours })
 }
 
 /// A page of tickets; each distinct sale line is read from sales once.
-pub async fn list(ctx: &Ctx, filter: TicketFilter, page: PageRequest) -> Result<Page<Shown>> {
+/// A `customer` caller lists only its own tickets.
+pub async fn list(ctx: &Ctx, caller: &Caller, filter: TicketFilter, page: PageRequest) -> Result<Page<Shown>> {
+    super::access::may_read_tickets(caller)?;
+    let Some(customer_id) = caller.list_scope(filter.customer_id) else {
+        return Ok(Page { items: vec![], next_cursor: None });
+    };
+    let filter = TicketFilter { customer_id, ..filter };
     let rows = ctx.db.run(move |c| Ok::<_, Error>(store::tickets::list(c, &filter, page)?)).await?;
     let lines: BTreeSet<SaleLineId> = rows.iter().filter_map(|t| t.sale_line_id).collect();
     let answers = futures_util::future::join_all(lines.iter().map(|l| remaining_hours(ctx, Some(*l)))).await;
@@ -386,7 +411,14 @@ pub async fn list(ctx: &Ctx, filter: TicketFilter, page: PageRequest) -> Result<
 
 /// Stores the ticket's total hours reported by projects, if newer than what is held;
 /// answers whether it was applied and the version now held.
-pub async fn apply_total(ctx: &Ctx, id: TicketId, hours: Decimal, version: i64) -> Result<(bool, i64)> {
+pub async fn apply_total(
+    ctx: &Ctx,
+    caller: &Caller,
+    id: TicketId,
+    hours: Decimal,
+    version: i64,
+) -> Result<(bool, i64)> {
+    super::access::may_report_totals(caller)?;
     let mut checks = Checks::new();
     check_decimal(&mut checks, "hours", hours, false, None);
     checks.check(version >= 0, "version", "must not be negative");

@@ -5,6 +5,7 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use shared::Dec2;
+use shared::auth::Caller;
 use shared::contracts::NewTimesheet;
 use shared::decimal::check_decimal;
 use shared::ids::{TicketId, TimesheetId};
@@ -41,9 +42,16 @@ fn projects_key(ticket: TicketId, caller_key: Option<&str>) -> String {
 
 /// Records time on a ticket as a timesheet in projects, on the ticket's task (or the team's
 /// project) and sale line; answers the timesheet as projects sent it.
-pub async fn log(ctx: &Ctx, id: TicketId, cmd: LogTime, caller_key: Option<&str>) -> Result<serde_json::Value> {
+pub async fn log(
+    ctx: &Ctx,
+    caller: &Caller,
+    id: TicketId,
+    cmd: LogTime,
+    caller_key: Option<&str>,
+) -> Result<serde_json::Value> {
+    super::access::may_work_tickets(caller)?;
     let ticket = tickets::load(ctx, id).await?;
-    let team = teams::get(ctx, ticket.team_id).await?;
+    let team = teams::load(ctx, ticket.team_id).await?;
     if !team.use_timesheets {
         return Err(Error::conflict(
             "timesheets_disabled",
@@ -74,19 +82,23 @@ pub async fn log(ctx: &Ctx, id: TicketId, cmd: LogTime, caller_key: Option<&str>
         task_id: ticket.task_id.map(|t| t.0),
         ticket_id: Some(ticket.id.0),
         sale_line_id: ticket.sale_line_id.map(|l| l.0),
+        // Helpdesk records it with its own token, for the agent who logged it.
+        created_by: Some(caller.sub.clone()),
     };
     peers::log_time(&ctx.peers, &body, &projects_key(id, caller_key)).await.map_err(peer_rejection)
 }
 
 /// A page of the ticket's timesheets, as projects sent it.
-pub async fn list(ctx: &Ctx, id: TicketId, page: PageRequest) -> Result<serde_json::Value> {
+pub async fn list(ctx: &Ctx, caller: &Caller, id: TicketId, page: PageRequest) -> Result<serde_json::Value> {
+    super::access::may_read_ticket_time(caller)?;
     tickets::load(ctx, id).await?;
     let cursor = page.before.map(|c| c.to_string());
     peers::timesheet_page(&ctx.peers, id, page.limit, cursor.as_deref()).await.map_err(peer_rejection)
 }
 
 /// One timesheet of the ticket; 404 when it is not this ticket's.
-pub async fn get(ctx: &Ctx, id: TicketId, timesheet: TimesheetId) -> Result<serde_json::Value> {
+pub async fn get(ctx: &Ctx, caller: &Caller, id: TicketId, timesheet: TimesheetId) -> Result<serde_json::Value> {
+    super::access::may_read_ticket_time(caller)?;
     tickets::load(ctx, id).await?;
     let sheet = peers::timesheet(&ctx.peers, timesheet).await?;
     match sheet {

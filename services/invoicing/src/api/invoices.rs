@@ -2,6 +2,7 @@ use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shared::Dec2;
+use shared::auth::Caller;
 use shared::db::StoreError;
 use shared::error::Error;
 use shared::extract::{Body, OptionalBody};
@@ -268,11 +269,17 @@ pub struct InvoiceQuery {
 }
 
 /// Create a draft invoice. Its lines count at once on their sale lines' invoiced quantity.
+///
+/// Roles: admin, accounting, service.
 #[utoipa::path(tag = "invoices", operation_id = "create_invoice", request_body = CreateInvoice,
     responses((status = 201, body = InvoiceDto), (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/invoices")]
 #[tracing::instrument(skip_all)]
-pub async fn create_invoice(ctx: web::Data<Ctx>, body: Body<CreateInvoice>) -> Result<HttpResponse, ApiError> {
+pub async fn create_invoice(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    body: Body<CreateInvoice>,
+) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let chosen = b.id;
     let new = NewInvoice {
@@ -283,9 +290,12 @@ pub async fn create_invoice(ctx: web::Data<Ctx>, body: Body<CreateInvoice>) -> R
         currency: b.currency,
         lines: b.lines.into_iter().map(NewLine::from).collect(),
     };
-    let i = match (ctx.db.write(move |c| invoices::create(c, new)).await, chosen) {
+    let creator = caller.clone();
+    let i = match (ctx.db.write(move |c| invoices::create(c, &creator, new)).await, chosen) {
         // A concurrent request with the same id won the insert: answer its invoice.
-        (Err(Error::Store(StoreError::Conflict(_))), Some(id)) => ctx.db.run(move |c| invoices::get(c, id)).await?,
+        (Err(Error::Store(StoreError::Conflict(_))), Some(id)) => {
+            ctx.db.run(move |c| invoices::get(c, &caller, id)).await?
+        }
         (result, _) => result?,
     };
     ctx.outbox.flush(FLUSH_WAIT).await;
@@ -308,10 +318,16 @@ impl From<CreateInvoiceLine> for NewLine {
 }
 
 /// List invoices and credit notes, newest first.
+///
+/// Roles: admin, accounting, sales, customer (its own only), service.
 #[utoipa::path(tag = "invoices", operation_id = "list_invoices", params(InvoiceQuery),
     responses((status = 200, body = Page<InvoiceDto>)))]
 #[get("/invoices")]
-pub async fn list_invoices(ctx: web::Data<Ctx>, q: web::Query<InvoiceQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list_invoices(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    q: web::Query<InvoiceQuery>,
+) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let filter = InvoiceFilter {
@@ -320,50 +336,70 @@ pub async fn list_invoices(ctx: web::Data<Ctx>, q: web::Query<InvoiceQuery>) -> 
         state: q.state.map(Into::into),
         kind: q.kind.map(Into::into),
     };
-    let list = ctx.db.run(move |c| invoices::list(c, &filter, page)).await?;
+    let list = ctx.db.run(move |c| invoices::list(c, &caller, &filter, page)).await?;
     Ok(ok(Page { items: list.items.into_iter().map(InvoiceDto::from).collect(), next_cursor: list.next_cursor }))
 }
 
 /// Get an invoice or credit note.
+///
+/// Roles: admin, accounting, sales, customer (its own only; 404 for another), service.
 #[utoipa::path(tag = "invoices", operation_id = "get_invoice", params(("id" = InvoiceId, Path)),
     responses((status = 200, body = InvoiceDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/invoices/{id}")]
-pub async fn get_invoice(ctx: web::Data<Ctx>, id: web::Path<InvoiceId>) -> Result<HttpResponse, ApiError> {
+pub async fn get_invoice(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    id: web::Path<InvoiceId>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let i = ctx.db.run(move |c| invoices::get(c, id)).await?;
+    let i = ctx.db.run(move |c| invoices::get(c, &caller, id)).await?;
     Ok(ok(InvoiceDto::from(i)))
 }
 
 /// Post a draft: it gets its number. Posting a credit note releases the timesheets billed on
 /// the lines it credits (409 unless draft).
+///
+/// Roles: admin, accounting.
 #[utoipa::path(tag = "invoices", operation_id = "post_invoice", params(("id" = InvoiceId, Path)),
     responses((status = 200, body = InvoiceDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json")))]
 #[post("/invoices/{id}/post")]
 #[tracing::instrument(skip_all, fields(invoice = %id))]
-pub async fn post_invoice(ctx: web::Data<Ctx>, id: web::Path<InvoiceId>) -> Result<HttpResponse, ApiError> {
+pub async fn post_invoice(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    id: web::Path<InvoiceId>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let i = ctx.db.write(move |c| lifecycle::post(c, id)).await?;
+    let i = ctx.db.write(move |c| lifecycle::post(c, &caller, id)).await?;
     ctx.outbox.flush(FLUSH_WAIT).await;
     Ok(ok(InvoiceDto::from(i)))
 }
 
 /// Cancel a draft, or a posted invoice with no payment (409 otherwise). Its quantities stop
 /// counting as invoiced and the timesheets it billed are released.
+///
+/// Roles: admin, accounting, service.
 #[utoipa::path(tag = "invoices", operation_id = "cancel_invoice", params(("id" = InvoiceId, Path)),
     responses((status = 200, body = InvoiceDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json")))]
 #[post("/invoices/{id}/cancel")]
 #[tracing::instrument(skip_all, fields(invoice = %id))]
-pub async fn cancel_invoice(ctx: web::Data<Ctx>, id: web::Path<InvoiceId>) -> Result<HttpResponse, ApiError> {
+pub async fn cancel_invoice(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    id: web::Path<InvoiceId>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let i = ctx.db.write(move |c| lifecycle::cancel(c, id)).await?;
+    let i = ctx.db.write(move |c| lifecycle::cancel(c, &caller, id)).await?;
     ctx.outbox.flush(FLUSH_WAIT).await;
     Ok(ok(InvoiceDto::from(i)))
 }
 
 /// Create a draft credit note for a posted invoice: for all of it that is not credited yet,
 /// or for the given quantities per sale line (409 unless posted).
+///
+/// Roles: admin, accounting.
 #[utoipa::path(tag = "invoices", operation_id = "create_credit_note", params(("id" = InvoiceId, Path)),
     request_body(content = Option<CreateCreditNote>),
     responses((status = 201, body = InvoiceDto), (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -373,6 +409,7 @@ pub async fn cancel_invoice(ctx: web::Data<Ctx>, id: web::Path<InvoiceId>) -> Re
 #[tracing::instrument(skip_all, fields(invoice = %id))]
 pub async fn create_credit_note(
     ctx: web::Data<Ctx>,
+    caller: Caller,
     id: web::Path<InvoiceId>,
     body: OptionalBody<CreateCreditNote>,
 ) -> Result<HttpResponse, ApiError> {
@@ -380,7 +417,7 @@ pub async fn create_credit_note(
     let lines = body.0.and_then(|b| b.lines).map(|ls| {
         ls.into_iter().map(|l| CreditLine { sale_line_id: l.sale_line_id, quantity: l.quantity.0 }).collect()
     });
-    let note = ctx.db.write(move |c| lifecycle::credit(c, id, lines)).await?;
+    let note = ctx.db.write(move |c| lifecycle::credit(c, &caller, id, lines)).await?;
     ctx.outbox.flush(FLUSH_WAIT).await;
     Ok(created(format!("/api/v1/invoices/{}", note.id), InvoiceDto::from(note)))
 }

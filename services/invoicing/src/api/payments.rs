@@ -2,6 +2,7 @@ use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shared::Dec2;
+use shared::auth::Caller;
 use shared::extract::Body;
 use shared::ids::{InvoiceId, PaymentId};
 use shared::page::Page;
@@ -58,6 +59,8 @@ pub struct CreatePayment {
 }
 
 /// Record a payment on a posted invoice (409 unless posted; 422 above the residual).
+///
+/// Roles: admin, accounting.
 #[utoipa::path(tag = "payments", operation_id = "create_payment", params(("id" = InvoiceId, Path)), request_body = CreatePayment,
     responses((status = 201, body = PaymentRecorded), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
@@ -66,12 +69,13 @@ pub struct CreatePayment {
 #[tracing::instrument(skip_all, fields(invoice = %id))]
 pub async fn create_payment(
     ctx: web::Data<Ctx>,
+    caller: Caller,
     id: web::Path<InvoiceId>,
     body: Body<CreatePayment>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.0);
     let new = NewPayment { amount: b.amount.0, date: b.date };
-    let (p, residual, state) = ctx.db.write(move |c| payments::pay(c, id, new)).await?;
+    let (p, residual, state) = ctx.db.write(move |c| payments::pay(c, &caller, id, new)).await?;
     let location = format!("/api/v1/invoices/{id}/payments/{}", p.id);
     Ok(created(
         location,
@@ -84,24 +88,33 @@ pub async fn create_payment(
 }
 
 /// List an invoice's payments, newest first.
+///
+/// Roles: admin, accounting, sales, customer (its own invoices' only; 404 for another), service.
 #[utoipa::path(tag = "payments", operation_id = "list_payments", params(("id" = InvoiceId, Path)),
     responses((status = 200, body = Page<PaymentDto>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/invoices/{id}/payments")]
-pub async fn list_payments(ctx: web::Data<Ctx>, id: web::Path<InvoiceId>) -> Result<HttpResponse, ApiError> {
+pub async fn list_payments(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    id: web::Path<InvoiceId>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let list = ctx.db.run(move |c| payments::list(c, id)).await?;
+    let list = ctx.db.run(move |c| payments::list(c, &caller, id)).await?;
     Ok(ok(Page { items: list.into_iter().map(PaymentDto::from).collect(), next_cursor: None }))
 }
 
 /// Get one payment of an invoice.
+///
+/// Roles: admin, accounting, sales, customer (its own invoices' only; 404 for another), service.
 #[utoipa::path(tag = "payments", operation_id = "get_payment", params(("id" = InvoiceId, Path), ("payment_id" = PaymentId, Path)),
     responses((status = 200, body = PaymentDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/invoices/{id}/payments/{payment_id}")]
 pub async fn get_payment(
     ctx: web::Data<Ctx>,
+    caller: Caller,
     path: web::Path<(InvoiceId, PaymentId)>,
 ) -> Result<HttpResponse, ApiError> {
     let (invoice, id) = path.into_inner();
-    let p = ctx.db.run(move |c| payments::get(c, invoice, id)).await?;
+    let p = ctx.db.run(move |c| payments::get(c, &caller, invoice, id)).await?;
     Ok(ok(PaymentDto::from(p)))
 }

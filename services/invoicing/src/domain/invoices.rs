@@ -2,13 +2,14 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
+use shared::auth::Caller;
 use shared::db::DbConn;
 use shared::decimal::{check_decimal, round_half_up};
 use shared::ids::{CustomerId, InvoiceId, InvoiceLineId, OrderId, SaleLineId};
 use shared::page::{Page, PageRequest};
 
 use super::ledger::InvoicedDeltas;
-use super::{Checks, Error, Result, check_text};
+use super::{Checks, Error, Result, access, check_text};
 use crate::store;
 
 /// Largest amount an invoice or one of its lines may reach (the storage holds 10 integer digits).
@@ -310,7 +311,8 @@ fn check_amounts(invoice: &Invoice) -> Result<()> {
 
 /// Creates a draft invoice and counts its lines on their sale lines' invoiced quantities. A
 /// caller that chose the id gets the existing invoice on a repeat.
-pub fn create(conn: &mut DbConn, new: NewInvoice) -> Result<Invoice> {
+pub fn create(conn: &mut DbConn, caller: &Caller, new: NewInvoice) -> Result<Invoice> {
+    access::may_create_invoices(caller)?;
     check_new(&new)?;
     if let Some(existing) = new.id.map(|id| store::invoices::find(conn, id)).transpose()?.flatten() {
         return Ok(existing);
@@ -350,8 +352,12 @@ pub fn create(conn: &mut DbConn, new: NewInvoice) -> Result<Invoice> {
     Ok(invoice)
 }
 
-pub fn get(conn: &mut DbConn, id: InvoiceId) -> Result<Invoice> {
-    store::invoices::find(conn, id)?.ok_or_else(|| Error::not_found("invoice", id))
+/// An invoice or credit note; a `customer` caller sees only its own (404 for any other).
+pub fn get(conn: &mut DbConn, caller: &Caller, id: InvoiceId) -> Result<Invoice> {
+    access::may_read_invoices(caller)?;
+    let invoice = store::invoices::find(conn, id)?.ok_or_else(|| Error::not_found("invoice", id))?;
+    caller.must_see(invoice.customer_id, "invoice", id)?;
+    Ok(invoice)
 }
 
 /// Takes the invoice for a change: on PostgreSQL its row stays locked until the transaction
@@ -361,8 +367,14 @@ pub fn lock(conn: &mut DbConn, id: InvoiceId) -> Result<Invoice> {
     store::invoices::lock(conn, id)?.ok_or_else(|| Error::not_found("invoice", id))
 }
 
-pub fn list(conn: &mut DbConn, filter: &InvoiceFilter, page: PageRequest) -> Result<Page<Invoice>> {
-    let rows = store::invoices::list(conn, filter, page)?;
+/// Invoices and credit notes, newest first; a `customer` caller lists only its own.
+pub fn list(conn: &mut DbConn, caller: &Caller, filter: &InvoiceFilter, page: PageRequest) -> Result<Page<Invoice>> {
+    access::may_read_invoices(caller)?;
+    let Some(customer_id) = caller.list_scope(filter.customer_id) else {
+        return Ok(Page { items: vec![], next_cursor: None });
+    };
+    let filter = InvoiceFilter { customer_id, ..filter.clone() };
+    let rows = store::invoices::list(conn, &filter, page)?;
     Ok(page.page(rows, |i| i.id.0, |i| i))
 }
 

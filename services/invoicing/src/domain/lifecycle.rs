@@ -4,18 +4,20 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, Utc};
 use rust_decimal::Decimal;
+use shared::auth::Caller;
 use shared::db::DbConn;
 use shared::decimal::fits_scale;
 use shared::ids::{InvoiceId, SaleLineId};
 
 use super::invoices::{self, Invoice, InvoiceLine, Kind, PaymentState, State};
 use super::ledger::{InvoicedDeltas, release_timesheets};
-use super::{Checks, Error, Result};
+use super::{Checks, Error, Result, access};
 use crate::store;
 
 /// Posts a draft: it gets the next number of its kind and year, with no gap even when many
 /// post at once. A credit note releases the timesheets of the lines it credits.
-pub fn post(conn: &mut DbConn, id: InvoiceId) -> Result<Invoice> {
+pub fn post(conn: &mut DbConn, caller: &Caller, id: InvoiceId) -> Result<Invoice> {
+    access::may_keep_books(caller)?;
     let mut invoice = invoices::lock(conn, id)?;
     if invoice.state != State::Draft {
         return Err(Error::conflict(
@@ -37,7 +39,8 @@ pub fn post(conn: &mut DbConn, id: InvoiceId) -> Result<Invoice> {
 
 /// Cancels a draft, or a posted invoice with no payment: its quantities stop counting on
 /// their sale lines, and the timesheets it billed are released.
-pub fn cancel(conn: &mut DbConn, id: InvoiceId) -> Result<Invoice> {
+pub fn cancel(conn: &mut DbConn, caller: &Caller, id: InvoiceId) -> Result<Invoice> {
+    access::may_cancel_invoices(caller)?;
     let mut invoice = invoices::lock(conn, id)?;
     match invoice.state {
         State::Cancelled => {
@@ -88,7 +91,8 @@ pub struct CreditLine {
 /// Creates a draft credit note for a posted invoice: for all that is not credited yet (no
 /// lines given), or for the given quantities per sale line, each at most what remains
 /// uncredited; lines that bill timesheets are credited whole or not at all.
-pub fn credit(conn: &mut DbConn, id: InvoiceId, lines: Option<Vec<CreditLine>>) -> Result<Invoice> {
+pub fn credit(conn: &mut DbConn, caller: &Caller, id: InvoiceId, lines: Option<Vec<CreditLine>>) -> Result<Invoice> {
+    access::may_keep_books(caller)?;
     let invoice = invoices::lock(conn, id)?;
     if invoice.kind != Kind::Invoice {
         return Err(Error::conflict(

@@ -2,12 +2,13 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
+use shared::auth::Caller;
 use shared::db::DbConn;
 use shared::decimal::check_decimal;
 use shared::ids::{InvoiceId, PaymentId};
 
 use super::invoices::{self, MAX_AMOUNT, PaymentState, State};
-use super::{Checks, Error, Result};
+use super::{Checks, Error, Result, access};
 use crate::store;
 
 #[derive(Debug, Clone)]
@@ -28,7 +29,13 @@ pub struct NewPayment {
 
 /// Records a payment on a posted invoice, at most its residual; returns the payment and the
 /// invoice's new residual and payment state.
-pub fn pay(conn: &mut DbConn, id: InvoiceId, new: NewPayment) -> Result<(Payment, Decimal, PaymentState)> {
+pub fn pay(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: InvoiceId,
+    new: NewPayment,
+) -> Result<(Payment, Decimal, PaymentState)> {
+    access::may_keep_books(caller)?;
     let mut invoice = invoices::lock(conn, id)?;
     if invoice.state != State::Posted {
         return Err(Error::conflict(
@@ -60,11 +67,14 @@ pub fn pay(conn: &mut DbConn, id: InvoiceId, new: NewPayment) -> Result<(Payment
 }
 
 /// The payments of an invoice, newest first.
-pub fn list(conn: &mut DbConn, id: InvoiceId) -> Result<Vec<Payment>> {
-    invoices::get(conn, id)?;
+/// The payments of an invoice the caller may see.
+pub fn list(conn: &mut DbConn, caller: &Caller, id: InvoiceId) -> Result<Vec<Payment>> {
+    invoices::get(conn, caller, id)?;
     Ok(store::payments::list(conn, id)?)
 }
 
-pub fn get(conn: &mut DbConn, invoice: InvoiceId, id: PaymentId) -> Result<Payment> {
+/// One payment of an invoice the caller may see.
+pub fn get(conn: &mut DbConn, caller: &Caller, invoice: InvoiceId, id: PaymentId) -> Result<Payment> {
+    invoices::get(conn, caller, invoice)?;
     store::payments::find(conn, invoice, id)?.ok_or_else(|| Error::not_found("payment", id))
 }

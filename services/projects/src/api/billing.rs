@@ -2,6 +2,7 @@ use actix_web::{HttpResponse, post, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use shared::Dec2;
+use shared::auth::Caller;
 use shared::extract::{Body, OptionalBody};
 use shared::ids::{InvoiceId, SaleLineId};
 use shared::problem::{ApiError, Problem};
@@ -56,14 +57,20 @@ pub struct ReleaseDto {
 
 /// Stamp the unbilled timesheets of these sale lines with an invoice, atomically, and answer
 /// their hours. Repeating it for the same invoice answers the same hours.
+///
+/// Roles: admin, service.
 #[utoipa::path(tag = "billing", operation_id = "claim_timesheets", request_body = ClaimRequest,
     responses((status = 200, body = ClaimDto), (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/timesheet-claims")]
-pub async fn claim_timesheets(ctx: web::Data<Ctx>, body: Body<ClaimRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn claim_timesheets(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    body: Body<ClaimRequest>,
+) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let invoice_id = b.invoice_id;
     let claim = Claim { invoice_id, sale_line_ids: b.sale_line_ids, date_from: b.date_from, date_to: b.date_to };
-    let lines = ctx.db.write(move |c| billing::claim(c, claim)).await?;
+    let lines = ctx.db.write(move |c| billing::claim(c, &caller, claim)).await?;
     let lines = lines
         .into_iter()
         .map(|l| ClaimedLineDto { sale_line_id: l.sale_line_id, hours: l.hours.into(), timesheets: l.timesheets })
@@ -73,16 +80,19 @@ pub async fn claim_timesheets(ctx: web::Data<Ctx>, body: Body<ClaimRequest>) -> 
 
 /// Release an invoice's timesheets (it was cancelled or credited): they are unbilled again,
 /// editable, and the next invoice bills them.
+///
+/// Roles: admin, service.
 #[utoipa::path(tag = "billing", operation_id = "release_timesheets", params(("invoice_id" = InvoiceId, Path)),
     request_body = Option<ReleaseRequest>, responses((status = 200, body = ReleaseDto)))]
 #[post("/timesheet-claims/{invoice_id}/release")]
 pub async fn release_timesheets(
     ctx: web::Data<Ctx>,
+    caller: Caller,
     invoice_id: web::Path<InvoiceId>,
     body: OptionalBody<ReleaseRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let invoice_id = invoice_id.into_inner();
     let lines = body.0.and_then(|b| b.sale_line_ids);
-    let released = ctx.db.write(move |c| billing::release(c, invoice_id, lines)).await?;
+    let released = ctx.db.write(move |c| billing::release(c, &caller, invoice_id, lines)).await?;
     Ok(ok(ReleaseDto { invoice_id, released }))
 }

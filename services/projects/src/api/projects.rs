@@ -1,6 +1,7 @@
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use shared::auth::Caller;
 use shared::extract::Body;
 use shared::ids::{CustomerId, ProjectId, SaleLineId};
 use shared::page::{Page, PageRequest};
@@ -82,10 +83,16 @@ pub struct ProjectQuery {
 }
 
 /// Create a project.
+///
+/// Roles: admin, sales, service.
 #[utoipa::path(tag = "projects", operation_id = "create_project", request_body = CreateProject,
     responses((status = 201, body = ProjectDto), (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/projects")]
-pub async fn create_project(ctx: web::Data<Ctx>, body: Body<CreateProject>) -> Result<HttpResponse, ApiError> {
+pub async fn create_project(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    body: Body<CreateProject>,
+) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let new = NewProject {
         id: b.id,
@@ -94,38 +101,53 @@ pub async fn create_project(ctx: web::Data<Ctx>, body: Body<CreateProject>) -> R
         sale_line_id: b.sale_line_id,
         allow_timesheets: b.allow_timesheets.unwrap_or(true),
     };
-    let p = ctx.db.write(move |c| projects::create(c, new)).await?;
+    let p = ctx.db.write(move |c| projects::create(c, &caller, new)).await?;
     Ok(created(format!("/api/v1/projects/{}", p.id), ProjectDto::from(p)))
 }
 
 /// List projects, newest first.
+///
+/// Roles: admin, sales, accounting, agent, service.
 #[utoipa::path(tag = "projects", operation_id = "list_projects", params(ProjectQuery),
     responses((status = 200, body = Page<ProjectDto>)))]
 #[get("/projects")]
-pub async fn list_projects(ctx: web::Data<Ctx>, q: web::Query<ProjectQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list_projects(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    q: web::Query<ProjectQuery>,
+) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let filter = ProjectFilter { customer_id: q.customer_id, sale_line_id: q.sale_line_id };
-    let list = ctx.db.run(move |c| projects::list(c, &filter, page)).await?;
+    let list = ctx.db.run(move |c| projects::list(c, &caller, &filter, page)).await?;
     Ok(ok(Page { items: list.items.into_iter().map(ProjectDto::from).collect(), next_cursor: list.next_cursor }))
 }
 
 /// Get a project.
+///
+/// Roles: admin, sales, accounting, agent, service.
 #[utoipa::path(tag = "projects", operation_id = "get_project", params(("id" = ProjectId, Path)),
     responses((status = 200, body = ProjectDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/projects/{id}")]
-pub async fn get_project(ctx: web::Data<Ctx>, id: web::Path<ProjectId>) -> Result<HttpResponse, ApiError> {
+pub async fn get_project(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    id: web::Path<ProjectId>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let p = ctx.db.run(move |c| projects::get(c, id)).await?;
+    let p = ctx.db.run(move |c| projects::get(c, &caller, id)).await?;
     Ok(ok(ProjectDto::from(p)))
 }
 
 /// Change a project.
+///
+/// Roles: admin, sales, service.
 #[utoipa::path(tag = "projects", operation_id = "update_project", params(("id" = ProjectId, Path)), request_body = UpdateProject,
     responses((status = 200, body = ProjectDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[patch("/projects/{id}")]
 pub async fn update_project(
     ctx: web::Data<Ctx>,
+    caller: Caller,
     id: web::Path<ProjectId>,
     body: Body<UpdateProject>,
 ) -> Result<HttpResponse, ApiError> {
@@ -136,6 +158,6 @@ pub async fn update_project(
         sale_line_id: b.sale_line_id,
         allow_timesheets: b.allow_timesheets,
     };
-    let p = ctx.db.write(move |c| projects::update(c, id, changes)).await?;
+    let p = ctx.db.write(move |c| projects::update(c, &caller, id, changes)).await?;
     Ok(ok(ProjectDto::from(p)))
 }

@@ -2,6 +2,7 @@ use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::Dec2;
+use shared::auth::Caller;
 use shared::extract::Body;
 use shared::ids::{CustomerId, OrderId, ProjectId, SaleLineId, TaskId};
 use shared::page::{Page, PageRequest};
@@ -96,10 +97,16 @@ pub struct TaskQuery {
 }
 
 /// Create a task.
+///
+/// Roles: admin, sales, service.
 #[utoipa::path(tag = "tasks", operation_id = "create_task", request_body = CreateTask,
     responses((status = 201, body = TaskDto), (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/tasks")]
-pub async fn create_task(ctx: web::Data<Ctx>, body: Body<CreateTask>) -> Result<HttpResponse, ApiError> {
+pub async fn create_task(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    body: Body<CreateTask>,
+) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let new = NewTask {
         id: b.id,
@@ -110,37 +117,48 @@ pub async fn create_task(ctx: web::Data<Ctx>, body: Body<CreateTask>) -> Result<
         sale_line_id: b.sale_line_id,
         allocated_hours: b.allocated_hours.unwrap_or_default().0,
     };
-    let t = ctx.db.write(move |c| tasks::create(c, new)).await?;
+    let t = ctx.db.write(move |c| tasks::create(c, &caller, new)).await?;
     Ok(created(format!("/api/v1/tasks/{}", t.id), TaskDto::from(t)))
 }
 
 /// List tasks, newest first.
+///
+/// Roles: admin, sales, accounting, agent, service.
 #[utoipa::path(tag = "tasks", operation_id = "list_tasks", params(TaskQuery), responses((status = 200, body = Page<TaskDto>)))]
 #[get("/tasks")]
-pub async fn list_tasks(ctx: web::Data<Ctx>, q: web::Query<TaskQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list_tasks(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    q: web::Query<TaskQuery>,
+) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let filter = TaskFilter { project_id: q.project_id, sale_line_id: q.sale_line_id, customer_id: q.customer_id };
-    let list = ctx.db.run(move |c| tasks::list(c, &filter, page)).await?;
+    let list = ctx.db.run(move |c| tasks::list(c, &caller, &filter, page)).await?;
     Ok(ok(Page { items: list.items.into_iter().map(TaskDto::from).collect(), next_cursor: list.next_cursor }))
 }
 
 /// Get a task.
+///
+/// Roles: admin, sales, accounting, agent, service.
 #[utoipa::path(tag = "tasks", operation_id = "get_task", params(("id" = TaskId, Path)),
     responses((status = 200, body = TaskDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/tasks/{id}")]
-pub async fn get_task(ctx: web::Data<Ctx>, id: web::Path<TaskId>) -> Result<HttpResponse, ApiError> {
+pub async fn get_task(ctx: web::Data<Ctx>, caller: Caller, id: web::Path<TaskId>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let t = ctx.db.run(move |c| tasks::get(c, id)).await?;
+    let t = ctx.db.run(move |c| tasks::get(c, &caller, id)).await?;
     Ok(ok(TaskDto::from(t)))
 }
 
 /// Change a task.
+///
+/// Roles: admin, sales, service.
 #[utoipa::path(tag = "tasks", operation_id = "update_task", params(("id" = TaskId, Path)), request_body = UpdateTask,
     responses((status = 200, body = TaskDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[patch("/tasks/{id}")]
 pub async fn update_task(
     ctx: web::Data<Ctx>,
+    caller: Caller,
     id: web::Path<TaskId>,
     body: Body<UpdateTask>,
 ) -> Result<HttpResponse, ApiError> {
@@ -151,7 +169,7 @@ pub async fn update_task(
         customer_id: b.customer_id,
         sale_line_id: b.sale_line_id,
     };
-    let t = ctx.db.write(move |c| tasks::update(c, id, changes)).await?;
+    let t = ctx.db.write(move |c| tasks::update(c, &caller, id, changes)).await?;
     ctx.outbox.kick();
     Ok(ok(TaskDto::from(t)))
 }

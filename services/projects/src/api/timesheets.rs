@@ -2,6 +2,7 @@ use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shared::Dec2;
+use shared::auth::Caller;
 use shared::extract::Body;
 use shared::ids::{InvoiceId, ProjectId, SaleLineId, TaskId, TicketId, TimesheetId};
 use shared::page::{Page, PageRequest};
@@ -30,6 +31,10 @@ pub struct TimesheetDto {
     pub sale_line_id: Option<SaleLineId>,
     /// The invoice that billed this time; while it is not cancelled the timesheet is locked.
     pub invoice_id: Option<InvoiceId>,
+    /// Who recorded it: the subject of the token that did (for ticket time, the agent that
+    /// helpdesk recorded it for); null for time recorded before tokens were required.
+    #[schema(example = "alice")]
+    pub created_by: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -46,6 +51,7 @@ impl From<Timesheet> for TimesheetDto {
             ticket_id: t.ticket_id,
             sale_line_id: t.sale_line_id,
             invoice_id: t.invoice_id,
+            created_by: t.created_by,
             created_at: t.created_at,
         }
     }
@@ -65,6 +71,10 @@ pub struct CreateTimesheet {
     pub task_id: Option<TaskId>,
     pub ticket_id: Option<TicketId>,
     pub sale_line_id: Option<SaleLineId>,
+    /// Services only (403 for any other role): whom the time is recorded for, e.g. helpdesk
+    /// passing on the agent who logged ticket time. Default the caller (its token's subject).
+    #[schema(example = "alice")]
+    pub created_by: Option<String>,
 }
 
 /// Changes to a timesheet; absent fields stay, `null` clears. A new task moves the timesheet
@@ -111,10 +121,16 @@ pub struct TimesheetQuery {
 }
 
 /// Record time.
+///
+/// Roles: admin, agent, service.
 #[utoipa::path(tag = "timesheets", operation_id = "create_timesheet", request_body = CreateTimesheet,
     responses((status = 201, body = TimesheetDto), (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/timesheets")]
-pub async fn create_timesheet(ctx: web::Data<Ctx>, body: Body<CreateTimesheet>) -> Result<HttpResponse, ApiError> {
+pub async fn create_timesheet(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    body: Body<CreateTimesheet>,
+) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let cmd = LogTime {
         date: b.date,
@@ -126,16 +142,22 @@ pub async fn create_timesheet(ctx: web::Data<Ctx>, body: Body<CreateTimesheet>) 
         ticket_id: b.ticket_id,
         sale_line_id: b.sale_line_id,
     };
-    let t = ctx.db.write(move |c| timesheets::log(c, cmd, None)).await?;
+    let t = ctx.db.write(move |c| timesheets::log(c, &caller, cmd, b.created_by)).await?;
     ctx.outbox.kick();
     Ok(created(format!("/api/v1/timesheets/{}", t.id), TimesheetDto::from(t)))
 }
 
 /// List timesheets, newest first.
+///
+/// Roles: admin, sales, accounting, agent, service.
 #[utoipa::path(tag = "timesheets", operation_id = "list_timesheets", params(TimesheetQuery),
     responses((status = 200, body = Page<TimesheetDto>)))]
 #[get("/timesheets")]
-pub async fn list_timesheets(ctx: web::Data<Ctx>, q: web::Query<TimesheetQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list_timesheets(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    q: web::Query<TimesheetQuery>,
+) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let filter = TimesheetFilter {
@@ -147,27 +169,36 @@ pub async fn list_timesheets(ctx: web::Data<Ctx>, q: web::Query<TimesheetQuery>)
         date_from: q.date_from,
         date_to: q.date_to,
     };
-    let list = ctx.db.run(move |c| timesheets::list(c, &filter, page)).await?;
+    let list = ctx.db.run(move |c| timesheets::list(c, &caller, &filter, page)).await?;
     Ok(ok(Page { items: list.items.into_iter().map(TimesheetDto::from).collect(), next_cursor: list.next_cursor }))
 }
 
 /// Get a timesheet.
+///
+/// Roles: admin, sales, accounting, agent, service.
 #[utoipa::path(tag = "timesheets", operation_id = "get_timesheet", params(("id" = TimesheetId, Path)),
     responses((status = 200, body = TimesheetDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/timesheets/{id}")]
-pub async fn get_timesheet(ctx: web::Data<Ctx>, id: web::Path<TimesheetId>) -> Result<HttpResponse, ApiError> {
+pub async fn get_timesheet(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    id: web::Path<TimesheetId>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let t = ctx.db.run(move |c| timesheets::get(c, id)).await?;
+    let t = ctx.db.run(move |c| timesheets::get(c, &caller, id)).await?;
     Ok(ok(TimesheetDto::from(t)))
 }
 
 /// Edit or move a timesheet (409 while it is billed on an invoice that is not cancelled).
+///
+/// Roles: admin, agent, service.
 #[utoipa::path(tag = "timesheets", operation_id = "update_timesheet", params(("id" = TimesheetId, Path)), request_body = UpdateTimesheet,
     responses((status = 200, body = TimesheetDto), (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[patch("/timesheets/{id}")]
 pub async fn update_timesheet(
     ctx: web::Data<Ctx>,
+    caller: Caller,
     id: web::Path<TimesheetId>,
     body: Body<UpdateTimesheet>,
 ) -> Result<HttpResponse, ApiError> {
@@ -182,18 +213,24 @@ pub async fn update_timesheet(
         ticket_id: b.ticket_id,
         sale_line_id: b.sale_line_id,
     };
-    let t = ctx.db.write(move |c| timesheets::edit(c, id, changes)).await?;
+    let t = ctx.db.write(move |c| timesheets::edit(c, &caller, id, changes)).await?;
     ctx.outbox.kick();
     Ok(ok(TimesheetDto::from(t)))
 }
 
 /// Delete a timesheet (409 while it is billed on an invoice that is not cancelled).
+///
+/// Roles: admin, agent, service.
 #[utoipa::path(tag = "timesheets", operation_id = "delete_timesheet", params(("id" = TimesheetId, Path)),
     responses((status = 204), (status = 409, body = Problem, content_type = "application/problem+json")))]
 #[delete("/timesheets/{id}")]
-pub async fn delete_timesheet(ctx: web::Data<Ctx>, id: web::Path<TimesheetId>) -> Result<HttpResponse, ApiError> {
+pub async fn delete_timesheet(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    id: web::Path<TimesheetId>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    ctx.db.write(move |c| timesheets::delete(c, id)).await?;
+    ctx.db.write(move |c| timesheets::delete(c, &caller, id)).await?;
     ctx.outbox.kick();
     Ok(HttpResponse::NoContent().finish())
 }

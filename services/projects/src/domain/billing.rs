@@ -5,6 +5,7 @@
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
+use shared::auth::Caller;
 use shared::db::DbConn;
 use shared::ids::{InvoiceId, SaleLineId};
 
@@ -28,7 +29,8 @@ pub struct ClaimedLine {
 
 /// Stamps and answers what the invoice bills, line by line (every asked line, zero when it had
 /// nothing unbilled). A repeat for the same invoice stamps nothing new and answers the same.
-pub fn claim(conn: &mut DbConn, c: Claim) -> Result<Vec<ClaimedLine>> {
+pub fn claim(conn: &mut DbConn, caller: &Caller, c: Claim) -> Result<Vec<ClaimedLine>> {
+    super::access::may_bill_time(caller)?;
     if c.sale_line_ids.is_empty() {
         return Err(Error::invalid("sale_line_ids", "must name at least one sale line"));
     }
@@ -48,6 +50,12 @@ pub fn claim(conn: &mut DbConn, c: Claim) -> Result<Vec<ClaimedLine>> {
 }
 
 /// Unstamps the invoice's timesheets (of these lines, or all); returns how many.
-pub fn release(conn: &mut DbConn, invoice: InvoiceId, lines: Option<Vec<SaleLineId>>) -> Result<usize> {
+pub fn release(
+    conn: &mut DbConn,
+    caller: &Caller,
+    invoice: InvoiceId,
+    lines: Option<Vec<SaleLineId>>,
+) -> Result<usize> {
+    super::access::may_bill_time(caller)?;
     Ok(store::timesheets::unstamp(conn, invoice, lines.as_deref())?)
 }

@@ -1,4 +1,5 @@
 use chrono::{DateTime, Utc};
+use shared::auth::Caller;
 use shared::db::DbConn;
 use shared::ids::{CustomerId, ProjectId, SaleLineId};
 use shared::page::{Page, PageRequest};
@@ -40,7 +41,8 @@ pub struct ProjectFilter {
 }
 
 /// Creates a project; a caller that chose the id gets the existing project on a repeat.
-pub fn create(conn: &mut DbConn, new: NewProject) -> Result<Project> {
+pub fn create(conn: &mut DbConn, caller: &Caller, new: NewProject) -> Result<Project> {
+    super::access::may_plan_work(caller)?;
     let mut checks = Checks::new();
     check_text(&mut checks, "name", &new.name, 200);
     checks.finish()?;
@@ -59,12 +61,18 @@ pub fn create(conn: &mut DbConn, new: NewProject) -> Result<Project> {
     Ok(project)
 }
 
-pub fn get(conn: &mut DbConn, id: ProjectId) -> Result<Project> {
+pub fn get(conn: &mut DbConn, caller: &Caller, id: ProjectId) -> Result<Project> {
+    super::access::may_read_work(caller)?;
+    find(conn, id)
+}
+
+fn find(conn: &mut DbConn, id: ProjectId) -> Result<Project> {
     store::projects::find(conn, id)?.ok_or_else(|| Error::not_found("project", id))
 }
 
-pub fn update(conn: &mut DbConn, id: ProjectId, changes: ProjectChanges) -> Result<Project> {
-    let mut project = get(conn, id)?;
+pub fn update(conn: &mut DbConn, caller: &Caller, id: ProjectId, changes: ProjectChanges) -> Result<Project> {
+    super::access::may_plan_work(caller)?;
+    let mut project = find(conn, id)?;
     let mut checks = Checks::new();
     if let Some(name) = &changes.name {
         check_text(&mut checks, "name", name, 200);
@@ -86,7 +94,8 @@ pub fn update(conn: &mut DbConn, id: ProjectId, changes: ProjectChanges) -> Resu
     Ok(project)
 }
 
-pub fn list(conn: &mut DbConn, filter: &ProjectFilter, page: PageRequest) -> Result<Page<Project>> {
+pub fn list(conn: &mut DbConn, caller: &Caller, filter: &ProjectFilter, page: PageRequest) -> Result<Page<Project>> {
+    super::access::may_read_work(caller)?;
     let rows = store::projects::list(conn, filter, page)?;
     Ok(page.page(rows, |p| p.id.0, |p| p))
 }

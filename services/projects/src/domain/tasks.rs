@@ -1,5 +1,6 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use shared::auth::Caller;
 use shared::db::DbConn;
 use shared::decimal::check_decimal;
 use shared::ids::{CustomerId, OrderId, ProjectId, SaleLineId, TaskId};
@@ -57,7 +58,8 @@ pub struct TaskFilter {
 
 /// Creates a task in an existing project; a caller that chose the id (sales, for the task of
 /// a sale line) gets the existing task on a repeat, never a second one.
-pub fn create(conn: &mut DbConn, new: NewTask) -> Result<Task> {
+pub fn create(conn: &mut DbConn, caller: &Caller, new: NewTask) -> Result<Task> {
+    super::access::may_plan_work(caller)?;
     let mut checks = Checks::new();
     check_text(&mut checks, "name", &new.name, 300);
     check_decimal(&mut checks, "allocated_hours", new.allocated_hours, false, None);
@@ -82,14 +84,20 @@ pub fn create(conn: &mut DbConn, new: NewTask) -> Result<Task> {
     Ok(task)
 }
 
-pub fn get(conn: &mut DbConn, id: TaskId) -> Result<Task> {
+pub fn get(conn: &mut DbConn, caller: &Caller, id: TaskId) -> Result<Task> {
+    super::access::may_read_work(caller)?;
+    find(conn, id)
+}
+
+fn find(conn: &mut DbConn, id: TaskId) -> Result<Task> {
     store::tasks::find(conn, id)?.ok_or_else(|| Error::not_found("task", id))
 }
 
 /// Edits a task. A new sale line takes the task's unbilled timesheets that counted on the
 /// old one along, and both lines' totals follow.
-pub fn update(conn: &mut DbConn, id: TaskId, changes: TaskChanges) -> Result<Task> {
-    let mut task = get(conn, id)?;
+pub fn update(conn: &mut DbConn, caller: &Caller, id: TaskId, changes: TaskChanges) -> Result<Task> {
+    super::access::may_plan_work(caller)?;
+    let mut task = find(conn, id)?;
     let mut checks = Checks::new();
     if let Some(name) = &changes.name {
         check_text(&mut checks, "name", name, 300);
@@ -116,10 +124,11 @@ pub fn update(conn: &mut DbConn, id: TaskId, changes: TaskChanges) -> Result<Tas
         task.sale_line_id = new_line;
     }
     store::tasks::update(conn, &task)?;
-    get(conn, id)
+    find(conn, id)
 }
 
-pub fn list(conn: &mut DbConn, filter: &TaskFilter, page: PageRequest) -> Result<Page<Task>> {
+pub fn list(conn: &mut DbConn, caller: &Caller, filter: &TaskFilter, page: PageRequest) -> Result<Page<Task>> {
+    super::access::may_read_work(caller)?;
     let rows = store::tasks::list(conn, filter, page)?;
     Ok(page.page(rows, |t| t.id.0, |t| t))
 }

@@ -1,5 +1,6 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
+use shared::auth::Caller;
 use shared::db::DbConn;
 use shared::decimal::check_decimal;
 use shared::ids::{InvoiceId, ProjectId, SaleLineId, TaskId, TicketId, TimesheetId};
@@ -117,8 +118,20 @@ fn place(
     Ok((project_id, line))
 }
 
-/// Records time and counts it on its task, sale line and ticket.
-pub fn log(conn: &mut DbConn, cmd: LogTime, created_by: Option<String>) -> Result<Timesheet> {
+/// Records time and counts it on its task, sale line and ticket. It was created by the caller,
+/// or, when a service records it for someone (helpdesk for an agent), by `on_behalf_of`.
+pub fn log(conn: &mut DbConn, caller: &Caller, cmd: LogTime, on_behalf_of: Option<String>) -> Result<Timesheet> {
+    super::access::may_record_time(caller)?;
+    let created_by = match on_behalf_of {
+        Some(who) => {
+            super::access::may_record_for_others(caller)?;
+            let mut checks = Checks::new();
+            check_text(&mut checks, "created_by", &who, 200);
+            checks.finish()?;
+            who.trim().to_owned()
+        }
+        None => caller.sub.clone(),
+    };
     let mut checks = Checks::new();
     check_entry(&mut checks, Some(&cmd.employee), Some(cmd.hours), cmd.description.as_deref());
     checks.finish()?;
@@ -135,7 +148,7 @@ pub fn log(conn: &mut DbConn, cmd: LogTime, created_by: Option<String>) -> Resul
         ticket_id: cmd.ticket_id,
         sale_line_id,
         invoice_id: None,
-        created_by,
+        created_by: Some(created_by),
         created_at: now,
     };
     store::timesheets::insert(conn, &sheet)?;
@@ -145,7 +158,12 @@ pub fn log(conn: &mut DbConn, cmd: LogTime, created_by: Option<String>) -> Resul
     Ok(sheet)
 }
 
-pub fn get(conn: &mut DbConn, id: TimesheetId) -> Result<Timesheet> {
+pub fn get(conn: &mut DbConn, caller: &Caller, id: TimesheetId) -> Result<Timesheet> {
+    super::access::may_read_work(caller)?;
+    find(conn, id)
+}
+
+fn find(conn: &mut DbConn, id: TimesheetId) -> Result<Timesheet> {
     store::timesheets::find(conn, id)?.ok_or_else(|| Error::not_found("timesheet", id))
 }
 
@@ -164,8 +182,9 @@ fn ensure_unbilled(sheet: &Timesheet) -> Result<()> {
 
 /// Edits or moves a timesheet. Moving it to another task moves it to that task's project and
 /// sale line unless the same request names them; every total it left or joined follows.
-pub fn edit(conn: &mut DbConn, id: TimesheetId, changes: TimesheetChanges) -> Result<Timesheet> {
-    let old = get(conn, id)?;
+pub fn edit(conn: &mut DbConn, caller: &Caller, id: TimesheetId, changes: TimesheetChanges) -> Result<Timesheet> {
+    super::access::may_record_time(caller)?;
+    let old = find(conn, id)?;
     ensure_unbilled(&old)?;
     let mut checks = Checks::new();
     check_entry(
@@ -215,8 +234,9 @@ pub fn edit(conn: &mut DbConn, id: TimesheetId, changes: TimesheetChanges) -> Re
     Ok(new)
 }
 
-pub fn delete(conn: &mut DbConn, id: TimesheetId) -> Result<()> {
-    let old = get(conn, id)?;
+pub fn delete(conn: &mut DbConn, caller: &Caller, id: TimesheetId) -> Result<()> {
+    super::access::may_record_time(caller)?;
+    let old = find(conn, id)?;
     ensure_unbilled(&old)?;
     store::timesheets::delete(conn, id)?;
     let mut deltas = Deltas::default();
@@ -224,7 +244,13 @@ pub fn delete(conn: &mut DbConn, id: TimesheetId) -> Result<()> {
     deltas.apply(conn)
 }
 
-pub fn list(conn: &mut DbConn, filter: &TimesheetFilter, page: PageRequest) -> Result<Page<Timesheet>> {
+pub fn list(
+    conn: &mut DbConn,
+    caller: &Caller,
+    filter: &TimesheetFilter,
+    page: PageRequest,
+) -> Result<Page<Timesheet>> {
+    super::access::may_read_work(caller)?;
     check_period(filter.date_from, filter.date_to)?;
     let rows = store::timesheets::list(conn, filter, page)?;
     Ok(page.page(rows, |t| t.id.0, |t| t))

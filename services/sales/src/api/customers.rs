@@ -2,6 +2,7 @@ use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::Dec2;
+use shared::auth::Caller;
 use shared::extract::Body;
 use shared::ids::{CustomerId, SaleLineId};
 use shared::page::{Page, PageRequest};
@@ -111,57 +112,84 @@ impl From<PrepaidHours> for PrepaidHoursDto {
 }
 
 /// Create a customer.
+///
+/// Roles: admin, sales.
 #[utoipa::path(tag = "customers", operation_id = "create_customer", request_body = CreateCustomer,
     responses((status = 201, body = CustomerDto), (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/customers")]
-pub async fn create_customer(ctx: web::Data<Ctx>, body: Body<CreateCustomer>) -> Result<HttpResponse, ApiError> {
+pub async fn create_customer(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    body: Body<CreateCustomer>,
+) -> Result<HttpResponse, ApiError> {
     let new = NewCustomer { name: body.0.name, email: body.0.email };
-    let c = ctx.db.write(move |c| customers::create(c, new)).await?;
+    let c = ctx.db.write(move |c| customers::create(c, &caller, new)).await?;
     Ok(created(format!("/api/v1/customers/{}", c.id), CustomerDto::from(c)))
 }
 
 /// List customers, newest first.
+///
+/// Roles: admin, sales, accounting, agent, customer (itself only), service.
 #[utoipa::path(tag = "customers", operation_id = "list_customers", params(CustomerQuery),
     responses((status = 200, body = Page<CustomerDto>)))]
 #[get("/customers")]
-pub async fn list_customers(ctx: web::Data<Ctx>, q: web::Query<CustomerQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list_customers(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    q: web::Query<CustomerQuery>,
+) -> Result<HttpResponse, ApiError> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    let list = ctx.db.run(move |c| customers::list(c, page)).await?;
+    let list = ctx.db.run(move |c| customers::list(c, &caller, page)).await?;
     Ok(ok(Page { items: list.items.into_iter().map(CustomerDto::from).collect(), next_cursor: list.next_cursor }))
 }
 
 /// Get a customer.
+///
+/// Roles: admin, sales, accounting, agent, customer (its own only; 404 for another), service.
 #[utoipa::path(tag = "customers", operation_id = "get_customer", params(("id" = CustomerId, Path)),
     responses((status = 200, body = CustomerDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/customers/{id}")]
-pub async fn get_customer(ctx: web::Data<Ctx>, id: web::Path<CustomerId>) -> Result<HttpResponse, ApiError> {
+pub async fn get_customer(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    id: web::Path<CustomerId>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let c = ctx.db.run(move |c| customers::get(c, id)).await?;
+    let c = ctx.db.run(move |c| customers::get(c, &caller, id)).await?;
     Ok(ok(CustomerDto::from(c)))
 }
 
 /// Change a customer.
+///
+/// Roles: admin, sales.
 #[utoipa::path(tag = "customers", operation_id = "update_customer", params(("id" = CustomerId, Path)), request_body = UpdateCustomer,
     responses((status = 200, body = CustomerDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[patch("/customers/{id}")]
 pub async fn update_customer(
     ctx: web::Data<Ctx>,
+    caller: Caller,
     id: web::Path<CustomerId>,
     body: Body<UpdateCustomer>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.0);
     let changes = CustomerChanges { name: b.name, email: b.email };
-    let c = ctx.db.write(move |c| customers::update(c, id, changes)).await?;
+    let c = ctx.db.write(move |c| customers::update(c, &caller, id, changes)).await?;
     Ok(ok(CustomerDto::from(c)))
 }
 
 /// The hours left on the customer's confirmed prepaid lines.
+///
+/// Roles: admin, sales, accounting, agent, customer (its own only; 404 for another), service.
 #[utoipa::path(tag = "customers", operation_id = "get_customer_prepaid_hours", params(("id" = CustomerId, Path)),
     responses((status = 200, body = PrepaidHoursDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/customers/{id}/prepaid-hours")]
-pub async fn prepaid_hours(ctx: web::Data<Ctx>, id: web::Path<CustomerId>) -> Result<HttpResponse, ApiError> {
+pub async fn prepaid_hours(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    id: web::Path<CustomerId>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let p = ctx.db.run(move |c| customers::prepaid_hours(c, id)).await?;
+    let p = ctx.db.run(move |c| customers::prepaid_hours(c, &caller, id)).await?;
     Ok(ok(PrepaidHoursDto::from(p)))
 }

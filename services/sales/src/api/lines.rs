@@ -1,6 +1,7 @@
 use actix_web::{HttpResponse, get, patch, put, web};
 use serde::{Deserialize, Serialize};
 use shared::Dec2;
+use shared::auth::Caller;
 use shared::extract::Body;
 use shared::ids::{CustomerId, OrderId, ProductId, ProjectId, SaleLineId, TaskId};
 use shared::page::{Page, PageRequest};
@@ -164,28 +165,42 @@ impl From<Applied> for TotalAppliedDto {
 }
 
 /// List order lines, newest first.
+///
+/// Roles: admin, sales, accounting, agent, customer (its own orders' only), service.
 #[utoipa::path(tag = "order-lines", operation_id = "list_order_lines", params(LineQuery),
     responses((status = 200, body = Page<LineDto>)))]
 #[get("/order-lines")]
-pub async fn list_lines(ctx: web::Data<Ctx>, q: web::Query<LineQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list_lines(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    q: web::Query<LineQuery>,
+) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let filter = LineFilter { customer_id: q.customer_id, order_id: q.order_id };
-    let list = ctx.db.run(move |c| lines::list(c, &filter, page)).await?;
+    let list = ctx.db.run(move |c| lines::list(c, &caller, &filter, page)).await?;
     Ok(ok(Page { items: list.items.into_iter().map(LineDto::from).collect(), next_cursor: list.next_cursor }))
 }
 
 /// Get an order line.
+///
+/// Roles: admin, sales, accounting, agent, customer (its own orders' only; 404 for another), service.
 #[utoipa::path(tag = "order-lines", operation_id = "get_order_line", params(("id" = SaleLineId, Path)),
     responses((status = 200, body = LineDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/order-lines/{id}")]
-pub async fn get_line(ctx: web::Data<Ctx>, id: web::Path<SaleLineId>) -> Result<HttpResponse, ApiError> {
+pub async fn get_line(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    id: web::Path<SaleLineId>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let v = ctx.db.run(move |c| lines::get(c, id)).await?;
+    let v = ctx.db.run(move |c| lines::get(c, &caller, id)).await?;
     Ok(ok(LineDto::from(v)))
 }
 
 /// Set the delivered quantity of a manual line of a confirmed order (409 for other lines).
+///
+/// Roles: admin, sales.
 #[utoipa::path(tag = "order-lines", operation_id = "update_order_line", params(("id" = SaleLineId, Path)), request_body = UpdateLine,
     responses((status = 200, body = LineDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
@@ -193,42 +208,49 @@ pub async fn get_line(ctx: web::Data<Ctx>, id: web::Path<SaleLineId>) -> Result<
 #[patch("/order-lines/{id}")]
 pub async fn update_line(
     ctx: web::Data<Ctx>,
+    caller: Caller,
     id: web::Path<SaleLineId>,
     body: Body<UpdateLine>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, qty) = (id.into_inner(), body.0.qty_delivered.0);
-    let v = ctx.db.write(move |c| lines::set_delivered(c, id, qty)).await?;
+    let v = ctx.db.write(move |c| lines::set_delivered(c, &caller, id, qty)).await?;
     Ok(ok(LineDto::from(v)))
 }
 
 /// Receive the hours logged on a line (service to service, from projects). Applied only when
 /// `version` is newer than the one held.
+///
+/// Roles: admin, service.
 #[utoipa::path(tag = "order-lines", operation_id = "put_order_line_timesheet_total", params(("id" = SaleLineId, Path)),
     request_body = TimesheetTotalDto,
     responses((status = 200, body = TotalAppliedDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[put("/order-lines/{id}/timesheet-total")]
 pub async fn timesheet_total(
     ctx: web::Data<Ctx>,
+    caller: Caller,
     id: web::Path<SaleLineId>,
     body: Body<TimesheetTotalDto>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.0);
-    let a = ctx.db.write(move |c| totals::timesheet_total(c, id, b.hours.0, b.version)).await?;
+    let a = ctx.db.write(move |c| totals::timesheet_total(c, &caller, id, b.hours.0, b.version)).await?;
     Ok(ok(TotalAppliedDto::from(a)))
 }
 
 /// Receive the quantity invoiced on a line (service to service, from invoicing). Applied only
 /// when `version` is newer than the one held.
+///
+/// Roles: admin, service.
 #[utoipa::path(tag = "order-lines", operation_id = "put_order_line_invoiced_total", params(("id" = SaleLineId, Path)),
     request_body = InvoicedTotalDto,
     responses((status = 200, body = TotalAppliedDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[put("/order-lines/{id}/invoiced-total")]
 pub async fn invoiced_total(
     ctx: web::Data<Ctx>,
+    caller: Caller,
     id: web::Path<SaleLineId>,
     body: Body<InvoicedTotalDto>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.0);
-    let a = ctx.db.write(move |c| totals::invoiced_total(c, id, b.quantity.0, b.version)).await?;
+    let a = ctx.db.write(move |c| totals::invoiced_total(c, &caller, id, b.quantity.0, b.version)).await?;
     Ok(ok(TotalAppliedDto::from(a)))
 }

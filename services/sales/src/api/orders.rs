@@ -2,6 +2,7 @@ use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shared::Dec2;
+use shared::auth::Caller;
 use shared::extract::{Body, OptionalBody};
 use shared::ids::{CustomerId, OrderId, ProductId};
 use shared::page::{Page, PageRequest};
@@ -127,20 +128,32 @@ pub struct InvoiceOrder {
 }
 
 /// Create a draft order.
+///
+/// Roles: admin, sales.
 #[utoipa::path(tag = "orders", operation_id = "create_order", request_body = CreateOrder,
     responses((status = 201, body = OrderDto), (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/orders")]
-pub async fn create_order(ctx: web::Data<Ctx>, body: Body<CreateOrder>) -> Result<HttpResponse, ApiError> {
+pub async fn create_order(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    body: Body<CreateOrder>,
+) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let new = NewOrder { customer_id: b.customer_id, lines: b.lines.into_iter().map(NewLine::from).collect() };
-    let o = ctx.db.write(move |c| orders::create(c, new)).await?;
+    let o = ctx.db.write(move |c| orders::create(c, &caller, new)).await?;
     Ok(created(format!("/api/v1/orders/{}", o.order.id), OrderDto::from(o)))
 }
 
 /// List orders, newest first.
+///
+/// Roles: admin, sales, accounting, agent, customer (its own only), service.
 #[utoipa::path(tag = "orders", operation_id = "list_orders", params(OrderQuery), responses((status = 200, body = Page<OrderDto>)))]
 #[get("/orders")]
-pub async fn list_orders(ctx: web::Data<Ctx>, q: web::Query<OrderQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list_orders(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    q: web::Query<OrderQuery>,
+) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let filter = OrderFilter {
@@ -153,22 +166,26 @@ pub async fn list_orders(ctx: web::Data<Ctx>, q: web::Query<OrderQuery>) -> Resu
             InvoiceStatus::choices(),
         )?,
     };
-    let list = ctx.db.run(move |c| orders::list(c, &filter, page)).await?;
+    let list = ctx.db.run(move |c| orders::list(c, &caller, &filter, page)).await?;
     Ok(ok(Page { items: list.items.into_iter().map(OrderDto::from).collect(), next_cursor: list.next_cursor }))
 }
 
 /// Get an order with its lines.
+///
+/// Roles: admin, sales, accounting, agent, customer (its own only; 404 for another), service.
 #[utoipa::path(tag = "orders", operation_id = "get_order", params(("id" = OrderId, Path)),
     responses((status = 200, body = OrderDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/orders/{id}")]
-pub async fn get_order(ctx: web::Data<Ctx>, id: web::Path<OrderId>) -> Result<HttpResponse, ApiError> {
+pub async fn get_order(ctx: web::Data<Ctx>, caller: Caller, id: web::Path<OrderId>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let o = ctx.db.run(move |c| orders::get(c, id)).await?;
+    let o = ctx.db.run(move |c| orders::get(c, &caller, id)).await?;
     Ok(ok(OrderDto::from(o)))
 }
 
 /// Add a line to a draft or confirmed order; on a confirmed order the line gets its task or
 /// project at once.
+///
+/// Roles: admin, sales.
 #[utoipa::path(tag = "orders", operation_id = "add_order_line", params(("id" = OrderId, Path)), request_body = CreateLine,
     responses((status = 201, body = LineDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
@@ -176,39 +193,54 @@ pub async fn get_order(ctx: web::Data<Ctx>, id: web::Path<OrderId>) -> Result<Ht
 #[post("/orders/{id}/lines")]
 pub async fn add_line(
     ctx: web::Data<Ctx>,
+    caller: Caller,
     id: web::Path<OrderId>,
     body: Body<CreateLine>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, line) = (id.into_inner(), NewLine::from(body.0));
-    let v = orders::add_line_and_wait(&ctx, id, line).await?;
+    let v = orders::add_line_and_wait(&ctx, &caller, id, line).await?;
     Ok(created(format!("/api/v1/order-lines/{}", v.line.id), LineDto::from(v)))
 }
 
 /// Confirm a draft order: it becomes `sale`, and the tasks and projects its lines' products
 /// ask for are created in projects and linked to the lines (shortly after, if projects is
 /// slow or down).
+///
+/// Roles: admin, sales.
 #[utoipa::path(tag = "orders", operation_id = "confirm_order", params(("id" = OrderId, Path)),
     responses((status = 200, body = OrderDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "not a draft (`order_not_draft`)", body = Problem, content_type = "application/problem+json")))]
 #[post("/orders/{id}/confirm")]
-pub async fn confirm_order(ctx: web::Data<Ctx>, id: web::Path<OrderId>) -> Result<HttpResponse, ApiError> {
-    let o = orders::confirm(&ctx, id.into_inner()).await?;
+pub async fn confirm_order(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    id: web::Path<OrderId>,
+) -> Result<HttpResponse, ApiError> {
+    let o = orders::confirm(&ctx, &caller, id.into_inner()).await?;
     Ok(ok(OrderDto::from(o)))
 }
 
 /// Cancel an order; its draft invoices are cancelled, its tasks and projects stay linked.
+///
+/// Roles: admin, sales.
 #[utoipa::path(tag = "orders", operation_id = "cancel_order", params(("id" = OrderId, Path)),
     responses((status = 200, body = OrderDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "already cancelled, or a posted invoice stands that no credit note reverses", body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json")))]
 #[post("/orders/{id}/cancel")]
-pub async fn cancel_order(ctx: web::Data<Ctx>, id: web::Path<OrderId>) -> Result<HttpResponse, ApiError> {
-    let o = billing::cancel(&ctx, id.into_inner()).await?;
+pub async fn cancel_order(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    id: web::Path<OrderId>,
+) -> Result<HttpResponse, ApiError> {
+    let o = billing::cancel(&ctx, &caller, id.into_inner()).await?;
     Ok(ok(OrderDto::from(o)))
 }
 
 /// Invoice a confirmed order: one draft invoice in the invoicing service for every line with
 /// something to invoice; answers that invoice, as invoicing does.
+///
+/// Roles: admin, sales, accounting.
 #[utoipa::path(tag = "orders", operation_id = "create_order_invoice", params(("id" = OrderId, Path)), request_body(content = Option<InvoiceOrder>),
     responses((status = 201, description = "the invoice, as the invoicing service shows it", body = serde_json::Value),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -217,10 +249,11 @@ pub async fn cancel_order(ctx: web::Data<Ctx>, id: web::Path<OrderId>) -> Result
 #[post("/orders/{id}/invoices")]
 pub async fn invoice_order(
     ctx: web::Data<Ctx>,
+    caller: Caller,
     id: web::Path<OrderId>,
     body: OptionalBody<InvoiceOrder>,
 ) -> Result<HttpResponse, ApiError> {
     let period = body.0.map(|b| Period { from: b.timesheets_from, to: b.timesheets_to }).unwrap_or_default();
-    let inv = billing::invoice(&ctx, id.into_inner(), period).await?;
+    let inv = billing::invoice(&ctx, &caller, id.into_inner(), period).await?;
     Ok(created(inv.location, inv.body))
 }

@@ -2,6 +2,7 @@ use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::Dec2;
+use shared::auth::Caller;
 use shared::extract::Body;
 use shared::ids::{ProductId, ProjectId};
 use shared::page::{Page, PageRequest};
@@ -149,6 +150,8 @@ pub struct UomList {
 }
 
 /// List the units of measure: `unit`, `hour` (1 hour) and `day` (8 hours).
+///
+/// Roles: any (admin, sales, accounting, agent, customer, service).
 #[utoipa::path(tag = "products", operation_id = "list_uoms", responses((status = 200, body = UomList)))]
 #[get("/uoms")]
 pub async fn list_uoms() -> HttpResponse {
@@ -160,11 +163,17 @@ pub async fn list_uoms() -> HttpResponse {
 }
 
 /// Create a product.
+///
+/// Roles: admin, sales.
 #[utoipa::path(tag = "products", operation_id = "create_product", request_body = CreateProduct,
     responses((status = 201, body = ProductDto), (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "projects could not say whether `project_id` exists", body = Problem, content_type = "application/problem+json")))]
 #[post("/products")]
-pub async fn create_product(ctx: web::Data<Ctx>, body: Body<CreateProduct>) -> Result<HttpResponse, ApiError> {
+pub async fn create_product(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    body: Body<CreateProduct>,
+) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let spec = ProductSpec {
         name: b.name,
@@ -177,41 +186,56 @@ pub async fn create_product(ctx: web::Data<Ctx>, body: Body<CreateProduct>) -> R
         project_id: b.project_id,
         upsell_threshold: b.upsell_threshold.map(|d| d.0),
     };
-    let p = products::create(&ctx, spec).await?;
+    let p = products::create(&ctx, &caller, spec).await?;
     Ok(created(format!("/api/v1/products/{}", p.id), ProductDto::from(p)))
 }
 
 /// List products, newest first.
+///
+/// Roles: admin, sales, accounting, agent, service.
 #[utoipa::path(tag = "products", operation_id = "list_products", params(ProductQuery),
     responses((status = 200, body = Page<ProductDto>)))]
 #[get("/products")]
-pub async fn list_products(ctx: web::Data<Ctx>, q: web::Query<ProductQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list_products(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    q: web::Query<ProductQuery>,
+) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let filter = ProductFilter {
         product_type: query_choice("type", q.product_type.as_deref(), ProductType::parse, ProductType::choices())?,
     };
-    let list = ctx.db.run(move |c| products::list(c, &filter, page)).await?;
+    let list = ctx.db.run(move |c| products::list(c, &caller, &filter, page)).await?;
     Ok(ok(Page { items: list.items.into_iter().map(ProductDto::from).collect(), next_cursor: list.next_cursor }))
 }
 
 /// Get a product.
+///
+/// Roles: admin, sales, accounting, agent, service.
 #[utoipa::path(tag = "products", operation_id = "get_product", params(("id" = ProductId, Path)),
     responses((status = 200, body = ProductDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/products/{id}")]
-pub async fn get_product(ctx: web::Data<Ctx>, id: web::Path<ProductId>) -> Result<HttpResponse, ApiError> {
+pub async fn get_product(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    id: web::Path<ProductId>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let p = ctx.db.run(move |c| products::get(c, id)).await?;
+    let p = ctx.db.run(move |c| products::get(c, &caller, id)).await?;
     Ok(ok(ProductDto::from(p)))
 }
 
 /// Change a product.
+///
+/// Roles: admin, sales.
 #[utoipa::path(tag = "products", operation_id = "update_product", params(("id" = ProductId, Path)), request_body = UpdateProduct,
     responses((status = 200, body = ProductDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[patch("/products/{id}")]
 pub async fn update_product(
     ctx: web::Data<Ctx>,
+    caller: Caller,
     id: web::Path<ProductId>,
     body: Body<UpdateProduct>,
 ) -> Result<HttpResponse, ApiError> {
@@ -227,6 +251,6 @@ pub async fn update_product(
         project_id: b.project_id,
         upsell_threshold: b.upsell_threshold.map(|d| d.0),
     };
-    let p = products::update(&ctx, id, changes).await?;
+    let p = products::update(&ctx, &caller, id, changes).await?;
     Ok(ok(ProductDto::from(p)))
 }

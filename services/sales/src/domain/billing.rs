@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use reqwest::Method;
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
+use shared::auth::Caller;
 use shared::config::Service;
 use shared::contracts::{
     ClaimTimesheets, ClaimedTimesheets, NewInvoice, NewInvoiceLine, ReleaseTimesheets, release_claim_path,
@@ -42,11 +43,17 @@ pub struct CreatedInvoice {
     pub body: serde_json::Value,
 }
 
-/// The invoice id for the order in its current invoiced state: the same for two identical
-/// requests (so they make one invoice), another once anything was invoiced or credited.
-fn invoice_id(o: &OrderWithLines) -> InvoiceId {
+/// The invoice id for the order in its current invoiced state and the requested period: the
+/// same for two identical requests (so they make one invoice), another once anything was
+/// invoiced or credited, or when another period is asked for (which must not get the first
+/// request's invoice back).
+fn invoice_id(o: &OrderWithLines, period: Period) -> InvoiceId {
     let mut h = Sha256::new();
     h.update(o.order.id.0.as_bytes());
+    for end in [period.from, period.to] {
+        h.update(end.map(|d| d.to_string()).unwrap_or_else(|| "-".into()).as_bytes());
+        h.update(b"|");
+    }
     let mut lines: Vec<&Line> = o.lines.iter().collect();
     lines.sort_by_key(|l| l.seq);
     for l in lines {
@@ -82,13 +89,14 @@ fn in_progress(e: &PeerError) -> bool {
 }
 
 /// Creates one draft invoice in invoicing for every line with something to invoice.
-pub async fn invoice(ctx: &Ctx, id: OrderId, period: Period) -> Result<CreatedInvoice> {
+pub async fn invoice(ctx: &Ctx, caller: &Caller, id: OrderId, period: Period) -> Result<CreatedInvoice> {
+    super::access::may_invoice_orders(caller)?;
     if let (Some(from), Some(to)) = (period.from, period.to)
         && from > to
     {
         return Err(Error::invalid("timesheets_to", "must not be before timesheets_from"));
     }
-    let o = ctx.db.run(move |c| orders::get(c, id)).await?;
+    let o = ctx.db.run(move |c| orders::load(c, id)).await?;
     if o.order.state != OrderState::Sale {
         return Err(Error::conflict(
             "order_not_confirmed",
@@ -101,7 +109,7 @@ pub async fn invoice(ctx: &Ctx, id: OrderId, period: Period) -> Result<CreatedIn
     if candidates.is_empty() {
         return Err(nothing_to_invoice(&o));
     }
-    let invoice = invoice_id(&o);
+    let invoice = invoice_id(&o, period);
     let timesheet_lines: Vec<Uuid> =
         candidates.iter().filter(|l| l.service_policy == Some(ServicePolicy::Timesheet)).map(|l| l.id.0).collect();
     let claimed =
@@ -165,7 +173,10 @@ fn nothing_to_invoice(o: &OrderWithLines) -> Error {
 async fn claim(ctx: &Ctx, invoice: InvoiceId, lines: Vec<Uuid>, period: Period) -> Result<HashMap<Uuid, Decimal>> {
     let body =
         ClaimTimesheets { invoice_id: invoice.0, sale_line_ids: lines, date_from: period.from, date_to: period.to };
-    let key = format!("sales-claim-{invoice}");
+    // Projects makes a claim idempotent by the invoice id itself (a repeat answers what the
+    // invoice already holds). The key is this attempt's only: a claim released after a failed
+    // attempt must stamp the timesheets again on the retry, not replay the first answer.
+    let key = format!("sales-claim-{invoice}-{}", Uuid::now_v7());
     let claimed: ClaimedTimesheets =
         ctx.peers.call(Service::Projects, Method::POST, CLAIMS_PATH, Some(&body), Some(&key)).await.map_err(refused)?;
     let mut hours = HashMap::new();
@@ -272,8 +283,9 @@ async fn invoices_of(ctx: &Ctx, order: OrderId) -> Result<Vec<InvoiceSummary>> {
 
 /// Cancels an order: refused while a posted invoice of it stands that no posted credit note
 /// reverses; its draft invoices are cancelled first. Tasks and projects stay linked.
-pub async fn cancel(ctx: &Ctx, id: OrderId) -> Result<OrderWithLines> {
-    let o = ctx.db.run(move |c| orders::get(c, id)).await?;
+pub async fn cancel(ctx: &Ctx, caller: &Caller, id: OrderId) -> Result<OrderWithLines> {
+    super::access::may_sell(caller)?;
+    let o = ctx.db.run(move |c| orders::load(c, id)).await?;
     if o.order.state == OrderState::Cancel {
         return Err(Error::conflict("order_cancelled", format!("order {} is already cancelled", o.order.name)));
     }
@@ -313,7 +325,7 @@ pub async fn cancel(ctx: &Ctx, id: OrderId) -> Result<OrderWithLines> {
     ctx.db
         .write(move |c| {
             store::orders::lock(c, id)?;
-            let o = orders::get(c, id)?;
+            let o = orders::load(c, id)?;
             if o.order.state == OrderState::Cancel {
                 return Err(Error::conflict("order_cancelled", format!("order {} is already cancelled", o.order.name)));
             }

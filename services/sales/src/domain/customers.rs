@@ -1,10 +1,11 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use shared::auth::Caller;
 use shared::db::DbConn;
 use shared::ids::{CustomerId, SaleLineId};
 use shared::page::{Page, PageRequest};
 
-use super::{Checks, Error, OrderState, Result, check_text};
+use super::{Checks, Error, OrderState, Result, access, check_text};
 use crate::store;
 
 #[derive(Debug, Clone)]
@@ -51,7 +52,8 @@ fn normalize_email(email: Option<String>) -> Option<String> {
     email.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty())
 }
 
-pub fn create(conn: &mut DbConn, new: NewCustomer) -> Result<Customer> {
+pub fn create(conn: &mut DbConn, caller: &Caller, new: NewCustomer) -> Result<Customer> {
+    access::may_sell(caller)?;
     let email = normalize_email(new.email);
     let mut checks = Checks::new();
     check_text(&mut checks, "name", &new.name, 200);
@@ -65,12 +67,20 @@ pub fn create(conn: &mut DbConn, new: NewCustomer) -> Result<Customer> {
     Ok(customer)
 }
 
-pub fn get(conn: &mut DbConn, id: CustomerId) -> Result<Customer> {
+/// A customer; a `customer` caller sees only its own (404 for any other).
+pub fn get(conn: &mut DbConn, caller: &Caller, id: CustomerId) -> Result<Customer> {
+    access::may_read_accounts(caller)?;
+    caller.must_see(id, "customer", id)?;
+    find(conn, id)
+}
+
+fn find(conn: &mut DbConn, id: CustomerId) -> Result<Customer> {
     store::customers::find(conn, id)?.ok_or_else(|| Error::not_found("customer", id))
 }
 
-pub fn update(conn: &mut DbConn, id: CustomerId, changes: CustomerChanges) -> Result<Customer> {
-    let mut customer = get(conn, id)?;
+pub fn update(conn: &mut DbConn, caller: &Caller, id: CustomerId, changes: CustomerChanges) -> Result<Customer> {
+    access::may_sell(caller)?;
+    let mut customer = find(conn, id)?;
     let email = changes.email.map(normalize_email);
     let mut checks = Checks::new();
     if let Some(name) = &changes.name {
@@ -90,7 +100,13 @@ pub fn update(conn: &mut DbConn, id: CustomerId, changes: CustomerChanges) -> Re
     Ok(customer)
 }
 
-pub fn list(conn: &mut DbConn, page: PageRequest) -> Result<Page<Customer>> {
+/// Customers, newest first; a `customer` caller lists only itself.
+pub fn list(conn: &mut DbConn, caller: &Caller, page: PageRequest) -> Result<Page<Customer>> {
+    access::may_read_accounts(caller)?;
+    if let Some(own) = caller.own_customer() {
+        let mine = store::customers::find(conn, own)?.filter(|c| page.before.is_none_or(|b| c.id.0 < b));
+        return Ok(Page { items: mine.into_iter().collect(), next_cursor: None });
+    }
     let rows = store::customers::list(conn, page)?;
     Ok(page.page(rows, |c| c.id.0, |c| c))
 }
@@ -115,8 +131,8 @@ pub struct PrepaidHours {
 
 /// The customer's confirmed prepaid lines in a time uom, oldest first (first bought, first
 /// used), and the sum of their remaining hours (an overrun line counts negative).
-pub fn prepaid_hours(conn: &mut DbConn, id: CustomerId) -> Result<PrepaidHours> {
-    get(conn, id)?;
+pub fn prepaid_hours(conn: &mut DbConn, caller: &Caller, id: CustomerId) -> Result<PrepaidHours> {
+    get(conn, caller, id)?;
     let lines = store::lines::of_customer(conn, id)?;
     let orders = store::orders::names_and_states(conn, &lines.iter().map(|l| l.order_id).collect::<Vec<_>>())?;
     let products = store::products::names(conn, &lines.iter().map(|l| l.product_id).collect::<Vec<_>>())?;

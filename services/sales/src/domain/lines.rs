@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use shared::auth::Caller;
 use shared::db::DbConn;
 use shared::decimal::round_half_up;
 use shared::ids::{CustomerId, OrderId, ProductId, ProjectId, SaleLineId, TaskId};
@@ -11,7 +12,7 @@ use shared::page::{Page, PageRequest};
 
 use super::{
     Checks, DeliveredMethod, Error, InvoiceStatus, OrderState, ProductType, Result, ServicePolicy, ServiceTracking,
-    Uom, check_amount,
+    Uom, access, check_amount,
 };
 use crate::store;
 
@@ -173,7 +174,16 @@ pub struct LineFilter {
     pub order_id: Option<OrderId>,
 }
 
-pub fn get(conn: &mut DbConn, id: SaleLineId) -> Result<LineView> {
+/// A line; a `customer` caller sees only its own orders' lines (404 for any other).
+pub fn get(conn: &mut DbConn, caller: &Caller, id: SaleLineId) -> Result<LineView> {
+    access::may_read_accounts(caller)?;
+    let line = store::lines::find(conn, id)?.ok_or_else(|| Error::not_found("order line", id))?;
+    caller.must_see(line.customer_id, "order line", id)?;
+    view(conn, line)
+}
+
+/// A line, for the use cases that already checked their caller.
+pub fn load(conn: &mut DbConn, id: SaleLineId) -> Result<LineView> {
     let line = store::lines::find(conn, id)?.ok_or_else(|| Error::not_found("order line", id))?;
     view(conn, line)
 }
@@ -183,8 +193,14 @@ fn view(conn: &mut DbConn, line: Line) -> Result<LineView> {
     Ok(LineView { line, order_name: order.name, order_state: order.state })
 }
 
-pub fn list(conn: &mut DbConn, filter: &LineFilter, page: PageRequest) -> Result<Page<LineView>> {
-    let rows = store::lines::list(conn, filter, page)?;
+/// Lines, newest first; a `customer` caller lists only its own orders' lines.
+pub fn list(conn: &mut DbConn, caller: &Caller, filter: &LineFilter, page: PageRequest) -> Result<Page<LineView>> {
+    access::may_read_accounts(caller)?;
+    let Some(customer_id) = caller.list_scope(filter.customer_id) else {
+        return Ok(Page { items: vec![], next_cursor: None });
+    };
+    let filter = LineFilter { customer_id, ..filter.clone() };
+    let rows = store::lines::list(conn, &filter, page)?;
     let orders = store::orders::names_and_states(conn, &rows.iter().map(|l| l.order_id).collect::<Vec<_>>())?;
     let mut views = Vec::with_capacity(rows.len());
     for line in rows {
@@ -196,7 +212,8 @@ pub fn list(conn: &mut DbConn, filter: &LineFilter, page: PageRequest) -> Result
 }
 
 /// Sets the delivered quantity of a manual line of a confirmed order.
-pub fn set_delivered(conn: &mut DbConn, id: SaleLineId, qty: Decimal) -> Result<LineView> {
+pub fn set_delivered(conn: &mut DbConn, caller: &Caller, id: SaleLineId, qty: Decimal) -> Result<LineView> {
+    access::may_sell(caller)?;
     let line = store::lines::find(conn, id)?.ok_or_else(|| Error::not_found("order line", id))?;
     let mut checks = Checks::new();
     check_amount(&mut checks, "qty_delivered", qty, false, None);
@@ -220,5 +237,5 @@ pub fn set_delivered(conn: &mut DbConn, id: SaleLineId, qty: Decimal) -> Result<
     }
     store::lines::set_manual_delivered(conn, id, qty)?;
     super::orders::refresh_status(conn, line.order_id)?;
-    get(conn, id)
+    load(conn, id)
 }

@@ -2,6 +2,7 @@
 //! only to hand it to the store, inside the caller's transaction; the few that need another
 //! service take the service context and call it outside any transaction.
 
+pub mod access;
 pub mod billing;
 pub mod customers;
 pub mod generation;

@@ -1,5 +1,6 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use shared::auth::Caller;
 use shared::db::DbConn;
 use shared::ids::{CustomerId, OrderId, ProductId, ProjectId, SaleLineId};
 use shared::page::{Page, PageRequest};
@@ -7,8 +8,8 @@ use shared::server::Ctx;
 
 use super::lines::{Line, LineView, amounts};
 use super::{
-    Checks, Error, InvoiceStatus, OrderState, Result, ServiceTracking, Uom, check_amount, check_text, generation,
-    parse_choice,
+    Checks, Error, InvoiceStatus, OrderState, Result, ServiceTracking, Uom, access, check_amount, check_text,
+    generation, parse_choice,
 };
 use crate::store;
 
@@ -110,6 +111,10 @@ fn build_line(
     };
     let unit_price = new.unit_price.unwrap_or_else(|| product.price_in(uom));
     let (subtotal, tax, total) = amounts(new.quantity, unit_price, discount, product.tax_rate);
+    if shared::decimal::too_large(total) {
+        checks.push(f("quantity"), "makes the line total too large (quantity × unit price must stay below 10^12)");
+        return Ok(None);
+    }
     Ok(Some(Line {
         id: SaleLineId::new(),
         order_id: order.0,
@@ -150,7 +155,8 @@ fn totals(lines: &[Line]) -> (Decimal, Decimal, Decimal) {
 
 /// Creates a draft order; its number is taken in the same transaction, so a failed create
 /// leaves no gap.
-pub fn create(conn: &mut DbConn, new: NewOrder) -> Result<OrderWithLines> {
+pub fn create(conn: &mut DbConn, caller: &Caller, new: NewOrder) -> Result<OrderWithLines> {
+    access::may_sell(caller)?;
     let mut checks = Checks::new();
     let id = OrderId::new();
     if store::customers::find(conn, new.customer_id)?.is_none() {
@@ -163,9 +169,12 @@ pub fn create(conn: &mut DbConn, new: NewOrder) -> Result<OrderWithLines> {
             lines.push(line);
         }
     }
+    let (untaxed, tax, total) = totals(&lines);
+    if shared::decimal::too_large(total) {
+        checks.push("lines", "make the order total too large (it must stay below 10^12)");
+    }
     checks.finish()?;
     let number = store::orders::next_number(conn)?;
-    let (untaxed, tax, total) = totals(&lines);
     let order = Order {
         id,
         name: format!("S{number:05}"),
@@ -186,14 +195,34 @@ pub fn create(conn: &mut DbConn, new: NewOrder) -> Result<OrderWithLines> {
     Ok(OrderWithLines { order, lines })
 }
 
-pub fn get(conn: &mut DbConn, id: OrderId) -> Result<OrderWithLines> {
+/// An order with its lines; a `customer` caller sees only its own (404 for any other).
+pub fn get(conn: &mut DbConn, caller: &Caller, id: OrderId) -> Result<OrderWithLines> {
+    access::may_read_accounts(caller)?;
+    let o = load(conn, id)?;
+    caller.must_see(o.order.customer_id, "order", id)?;
+    Ok(o)
+}
+
+/// An order with its lines, for the use cases that already checked their caller.
+pub fn load(conn: &mut DbConn, id: OrderId) -> Result<OrderWithLines> {
     let order = store::orders::find(conn, id)?.ok_or_else(|| Error::not_found("order", id))?;
     let lines = store::lines::of_order(conn, id)?;
     Ok(OrderWithLines { order, lines })
 }
 
-pub fn list(conn: &mut DbConn, filter: &OrderFilter, page: PageRequest) -> Result<Page<OrderWithLines>> {
-    let orders = store::orders::list(conn, filter, page)?;
+/// Orders, newest first; a `customer` caller lists only its own.
+pub fn list(
+    conn: &mut DbConn,
+    caller: &Caller,
+    filter: &OrderFilter,
+    page: PageRequest,
+) -> Result<Page<OrderWithLines>> {
+    access::may_read_accounts(caller)?;
+    let Some(customer_id) = caller.list_scope(filter.customer_id) else {
+        return Ok(Page { items: vec![], next_cursor: None });
+    };
+    let filter = OrderFilter { customer_id, ..filter.clone() };
+    let orders = store::orders::list(conn, &filter, page)?;
     let mut lines = store::lines::of_orders(conn, &orders.iter().map(|o| o.id).collect::<Vec<_>>())?;
     let rows = orders
         .into_iter()
@@ -209,7 +238,7 @@ pub fn list(conn: &mut DbConn, filter: &OrderFilter, page: PageRequest) -> Resul
 
 /// Recomputes and stores the order's invoice status; the caller holds the order's lock.
 pub fn refresh_status(conn: &mut DbConn, id: OrderId) -> Result<OrderWithLines> {
-    let mut o = get(conn, id)?;
+    let mut o = load(conn, id)?;
     let status = Line::order_status(o.order.state, &o.lines);
     if status != o.order.invoice_status {
         store::orders::set_invoice_status(conn, id, status)?;
@@ -222,7 +251,7 @@ pub fn refresh_status(conn: &mut DbConn, id: OrderId) -> Result<OrderWithLines> 
 /// line's task or project at once (through the outbox).
 pub fn add_line(conn: &mut DbConn, id: OrderId, new: NewLine) -> Result<LineView> {
     store::orders::lock(conn, id)?;
-    let mut o = get(conn, id)?;
+    let mut o = load(conn, id)?;
     if o.order.state == OrderState::Cancel {
         return Err(Error::conflict(
             "order_cancelled",
@@ -234,22 +263,25 @@ pub fn add_line(conn: &mut DbConn, id: OrderId, new: NewLine) -> Result<LineView
     let line = build_line(conn, &mut checks, "", &new, (id, o.order.customer_id), seq)?;
     checks.finish()?;
     let line = line.ok_or_else(|| Error::invalid("product_id", "is invalid"))?;
-    store::lines::insert(conn, &line)?;
     o.lines.push(line.clone());
     let (untaxed, tax, total) = totals(&o.lines);
+    if shared::decimal::too_large(total) {
+        return Err(Error::invalid("quantity", "makes the order total too large (it must stay below 10^12)"));
+    }
+    store::lines::insert(conn, &line)?;
     store::orders::set_amounts(conn, id, untaxed, tax, total)?;
     if o.order.state == OrderState::Sale {
         generation::generate(conn, &mut o.order, std::slice::from_ref(&line))?;
     }
     refresh_status(conn, id)?;
-    super::lines::get(conn, line.id)
+    super::lines::load(conn, line.id)
 }
 
 /// Confirms a draft order and, in the same transaction, asks projects (through the outbox)
 /// for the tasks and projects its lines' products want.
 pub fn confirm_in(conn: &mut DbConn, id: OrderId) -> Result<OrderWithLines> {
     store::orders::lock(conn, id)?;
-    let mut o = get(conn, id)?;
+    let mut o = load(conn, id)?;
     if o.order.state != OrderState::Draft {
         return Err(Error::conflict(
             "order_not_draft",
@@ -266,21 +298,23 @@ pub fn confirm_in(conn: &mut DbConn, id: OrderId) -> Result<OrderWithLines> {
 
 /// Confirms, then waits briefly for projects to create what was asked for, so that the usual
 /// answer already shows the task ids; when projects is down the answer comes without them.
-pub async fn confirm(ctx: &Ctx, id: OrderId) -> Result<OrderWithLines> {
+pub async fn confirm(ctx: &Ctx, caller: &Caller, id: OrderId) -> Result<OrderWithLines> {
+    access::may_sell(caller)?;
     let wanted = ctx.db.write(move |c| confirm_in(c, id)).await?;
     if wanted.lines.iter().any(|l| l.service_tracking != ServiceTracking::None) {
         generation::await_delivery(ctx, id).await;
     }
-    ctx.db.run(move |c| get(c, id)).await
+    ctx.db.run(move |c| load(c, id)).await
 }
 
 /// Adds a line, then (on a confirmed order) waits briefly for its task like `confirm`.
-pub async fn add_line_and_wait(ctx: &Ctx, id: OrderId, new: NewLine) -> Result<LineView> {
+pub async fn add_line_and_wait(ctx: &Ctx, caller: &Caller, id: OrderId, new: NewLine) -> Result<LineView> {
+    access::may_sell(caller)?;
     let view = ctx.db.write(move |c| add_line(c, id, new)).await?;
     if view.order_state == OrderState::Sale && view.line.service_tracking != ServiceTracking::None {
         generation::await_delivery(ctx, id).await;
         let line = view.line.id;
-        return ctx.db.run(move |c| super::lines::get(c, line)).await;
+        return ctx.db.run(move |c| super::lines::load(c, line)).await;
     }
     Ok(view)
 }

@@ -1,5 +1,6 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use shared::auth::Caller;
 use shared::config::Service;
 use shared::db::DbConn;
 use shared::ids::{ProductId, ProjectId};
@@ -7,7 +8,8 @@ use shared::page::{Page, PageRequest};
 use shared::server::Ctx;
 
 use super::{
-    Checks, Error, ProductType, Result, ServicePolicy, ServiceTracking, Uom, check_amount, check_text, parse_choice,
+    Checks, Error, ProductType, Result, ServicePolicy, ServiceTracking, Uom, access, check_amount, check_text,
+    parse_choice,
 };
 use crate::store;
 
@@ -151,7 +153,8 @@ async fn verify_project(ctx: &Ctx, id: ProjectId) -> Result<()> {
     }
 }
 
-pub async fn create(ctx: &Ctx, spec: ProductSpec) -> Result<Product> {
+pub async fn create(ctx: &Ctx, caller: &Caller, spec: ProductSpec) -> Result<Product> {
+    access::may_sell(caller)?;
     let product = validate(spec)?;
     if let Some(p) = product.project_id {
         verify_project(ctx, p).await?;
@@ -161,14 +164,20 @@ pub async fn create(ctx: &Ctx, spec: ProductSpec) -> Result<Product> {
     Ok(product)
 }
 
-pub fn get(conn: &mut DbConn, id: ProductId) -> Result<Product> {
+pub fn get(conn: &mut DbConn, caller: &Caller, id: ProductId) -> Result<Product> {
+    access::may_read_products(caller)?;
+    find(conn, id)
+}
+
+fn find(conn: &mut DbConn, id: ProductId) -> Result<Product> {
     store::products::find(conn, id)?.ok_or_else(|| Error::not_found("product", id))
 }
 
 /// Changes a product; the result must satisfy every rule a new product does. Lines already
 /// ordered keep what they were sold with.
-pub async fn update(ctx: &Ctx, id: ProductId, changes: ProductChanges) -> Result<Product> {
-    let old = ctx.db.run(move |c| get(c, id)).await?;
+pub async fn update(ctx: &Ctx, caller: &Caller, id: ProductId, changes: ProductChanges) -> Result<Product> {
+    access::may_sell(caller)?;
+    let old = ctx.db.run(move |c| find(c, id)).await?;
     let product_type = changes.product_type.clone().unwrap_or_else(|| old.product_type.as_str().to_owned());
     let to_goods = product_type == ProductType::Goods.as_str();
     let spec = ProductSpec {
@@ -206,7 +215,8 @@ pub async fn update(ctx: &Ctx, id: ProductId, changes: ProductChanges) -> Result
     Ok(product)
 }
 
-pub fn list(conn: &mut DbConn, filter: &ProductFilter, page: PageRequest) -> Result<Page<Product>> {
+pub fn list(conn: &mut DbConn, caller: &Caller, filter: &ProductFilter, page: PageRequest) -> Result<Page<Product>> {
+    access::may_read_products(caller)?;
     let rows = store::products::list(conn, filter, page)?;
     Ok(page.page(rows, |p| p.id.0, |p| p))
 }

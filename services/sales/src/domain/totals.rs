@@ -4,6 +4,7 @@
 //! and reordering change nothing.
 
 use rust_decimal::Decimal;
+use shared::auth::Caller;
 use shared::db::DbConn;
 use shared::decimal::fits_scale;
 use shared::ids::SaleLineId;
@@ -41,13 +42,27 @@ fn apply(conn: &mut DbConn, line: SaleLineId, total: Total, value: Decimal, vers
 }
 
 /// The hours logged on a line, from projects.
-pub fn timesheet_total(conn: &mut DbConn, line: SaleLineId, hours: Decimal, version: i64) -> Result<Applied> {
+pub fn timesheet_total(
+    conn: &mut DbConn,
+    caller: &Caller,
+    line: SaleLineId,
+    hours: Decimal,
+    version: i64,
+) -> Result<Applied> {
+    super::access::may_report_totals(caller)?;
     check("hours", hours, version)?;
     apply(conn, line, Total::Delivered, hours, version)
 }
 
 /// The quantity invoiced on a line, from invoicing.
-pub fn invoiced_total(conn: &mut DbConn, line: SaleLineId, quantity: Decimal, version: i64) -> Result<Applied> {
+pub fn invoiced_total(
+    conn: &mut DbConn,
+    caller: &Caller,
+    line: SaleLineId,
+    quantity: Decimal,
+    version: i64,
+) -> Result<Applied> {
+    super::access::may_report_totals(caller)?;
     check("quantity", quantity, version)?;
     apply(conn, line, Total::Invoiced, quantity, version)
 }

@@ -1,0 +1,267 @@
+//! A fresh system: the four release binaries as four processes, each on a spare port with a
+//! fresh database (SQLite files in a temporary folder, or new PostgreSQL databases that are
+//! dropped at the end).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use diesel::{Connection, RunQueryDsl, pg::PgConnection};
+
+use crate::R;
+use crate::api::Api;
+
+pub const SERVICES: [&str; 4] = ["sales", "invoicing", "projects", "helpdesk"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Scratch databases: SQLite files under a temporary folder, or PostgreSQL databases named
+/// `bench_<pid>_<name>` on the server of `BENCH_DATABASE_URL`, dropped on drop.
+pub struct Databases {
+    pub backend: Backend,
+    pub dir: tempfile::TempDir,
+    admin_url: String,
+    created: Vec<String>,
+}
+
+impl Databases {
+    pub fn new(backend: Backend, admin_url: &str) -> R<Databases> {
+        let dir = tempfile::Builder::new().prefix("prepaid-bench-").tempdir()?;
+        Ok(Databases { backend, dir, admin_url: admin_url.to_owned(), created: vec![] })
+    }
+
+    /// A new, empty database called `name`; answers its URL.
+    pub fn create(&mut self, name: &str) -> R<String> {
+        match self.backend {
+            Backend::Sqlite => Ok(self.dir.path().join(format!("{name}.db")).to_string_lossy().into_owned()),
+            Backend::Postgres => {
+                let db = format!("bench_{}_{}", std::process::id(), name);
+                let mut conn = PgConnection::establish(&self.admin_url)
+                    .map_err(|e| format!("PostgreSQL at BENCH_DATABASE_URL ({}): {e}", self.admin_url))?;
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS {db}")).execute(&mut conn)?;
+                diesel::sql_query(format!("CREATE DATABASE {db}")).execute(&mut conn)?;
+                self.created.push(db.clone());
+                Ok(with_database(&self.admin_url, &db))
+            }
+        }
+    }
+}
+
+impl Drop for Databases {
+    fn drop(&mut self) {
+        if self.created.is_empty() {
+            return;
+        }
+        if let Ok(mut conn) = PgConnection::establish(&self.admin_url) {
+            for db in self.created.drain(..) {
+                if let Err(e) =
+                    diesel::sql_query(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).execute(&mut conn)
+                {
+                    eprintln!("bench: could not drop database {db}: {e}");
+                }
+            }
+        }
+    }
+}
+
+/// `url` with its database name replaced by `db`.
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    format!("{host_part}/{db}{query}")
+}
+
+pub struct Proc {
+    pub name: &'static str,
+    pub url: String,
+    child: Child,
+    pub log: PathBuf,
+}
+
+/// The four services, running.
+pub struct System {
+    pub procs: Vec<Proc>,
+}
+
+fn spare_port() -> R<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
+}
+
+impl System {
+    /// Starts the four binaries found in `bin_dir`, each on its own database from `dbs`.
+    pub async fn start(bin_dir: &Path, dbs: &mut Databases, api: &Api, secret: &str) -> R<System> {
+        let mut ports = vec![];
+        for _ in SERVICES {
+            ports.push(spare_port()?);
+        }
+        let url_of = |i: usize| format!("http://127.0.0.1:{}", ports[i]);
+        let mut system = System { procs: vec![] };
+        for (i, name) in SERVICES.iter().enumerate() {
+            let bin = bin_dir.join(name);
+            if !bin.exists() {
+                return Err(format!(
+                    "{} not found: build the services first with `cargo build --release --bins` \
+                     (or run ./scripts/bench.sh), or pass --bin-dir",
+                    bin.display()
+                )
+                .into());
+            }
+            let database = dbs.create(name)?;
+            let log = dbs.dir.path().join(format!("{name}.log"));
+            let out = File::create(&log)?;
+            let mut cmd = Command::new(&bin);
+            cmd.env("BIND", format!("127.0.0.1:{}", ports[i]))
+                .env("DATABASE_URL", &database)
+                .env("AUTH_SECRET", secret)
+                .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+                .stdin(Stdio::null())
+                .stdout(out.try_clone()?)
+                .stderr(out);
+            for (j, peer) in SERVICES.iter().enumerate() {
+                cmd.env(format!("{}_URL", peer.to_uppercase()), url_of(j));
+            }
+            let child = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+            system.procs.push(Proc { name, url: url_of(i), child, log });
+        }
+        for p in &mut system.procs {
+            wait_healthy(p, api).await?;
+        }
+        Ok(system)
+    }
+
+    pub fn url(&self, name: &str) -> String {
+        self.procs.iter().find(|p| p.name == name).map(|p| p.url.clone()).unwrap_or_default()
+    }
+
+    pub fn pids(&self) -> Vec<(&'static str, u32)> {
+        self.procs.iter().map(|p| (p.name, p.child.id())).collect()
+    }
+
+    /// Each service's peak resident memory (`VmHWM`), in KiB.
+    pub fn peak_rss_kib(&self) -> Vec<(&'static str, Option<u64>)> {
+        self.procs.iter().map(|p| (p.name, vm_hwm(p.child.id()))).collect()
+    }
+
+    /// SIGTERM to each, then waits (up to 15 s, then kills).
+    pub fn stop(mut self) -> Vec<(&'static str, String)> {
+        let mut outcomes = vec![];
+        for p in &self.procs {
+            let _ = Command::new("kill").arg("-TERM").arg(p.child.id().to_string()).status();
+        }
+        for p in &mut self.procs {
+            let deadline = Instant::now() + Duration::from_secs(15);
+            let outcome = loop {
+                match p.child.try_wait() {
+                    Ok(Some(status)) => break format!("exited: {status}"),
+                    Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                    Ok(None) => {
+                        let _ = p.child.kill();
+                        let _ = p.child.wait();
+                        break "killed after 15 s".to_owned();
+                    }
+                    Err(e) => break format!("wait failed: {e}"),
+                }
+            };
+            outcomes.push((p.name, outcome));
+        }
+        self.procs.clear();
+        outcomes
+    }
+}
+
+impl Drop for System {
+    fn drop(&mut self) {
+        for p in &mut self.procs {
+            let _ = p.child.kill();
+            let _ = p.child.wait();
+        }
+    }
+}
+
+/// A fresh random HS256 secret for the services of one run (64 hex digits).
+pub fn fresh_secret() -> R<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 32];
+    File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The bearer token of the bench: `BENCH_TOKEN` when set, else an admin token minted by
+/// `stack token` (next to the service binaries) with `secret`; `None` when that `stack` cannot
+/// mint tokens (a system without authentication).
+pub fn token(bin_dir: &Path, secret: &str) -> Option<String> {
+    if let Some(t) = std::env::var("BENCH_TOKEN").ok().filter(|t| !t.is_empty()) {
+        return Some(t);
+    }
+    let out = Command::new(bin_dir.join("stack"))
+        .args(["token", "--role", "admin", "--sub", "bench", "--ttl", "1d"])
+        .env("AUTH_SECRET", secret)
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    let token = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+    (out.status.success() && !token.is_empty() && !token.contains(char::is_whitespace)).then_some(token)
+}
+
+fn vm_hwm(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+async fn wait_healthy(p: &mut Proc, api: &Api) -> R<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let url = format!("{}/health", p.url);
+    loop {
+        if let Ok((200, _)) = api.call(reqwest::Method::GET, &url, None).await {
+            return Ok(());
+        }
+        if let Ok(Some(status)) = p.child.try_wait() {
+            let log = std::fs::read_to_string(&p.log).unwrap_or_default();
+            let tail: String =
+                log.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+            return Err(format!("{} exited at start ({status}):\n{tail}", p.name).into());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("{} did not answer /health within 60 s (log: {})", p.name, p.log.display()).into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn database_name_is_replaced() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(with_database("postgres://u:p@h/db?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
+        assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
+    }
+}
