@@ -56,13 +56,13 @@ fn reference_page_items(components: &mut utoipa::openapi::Components) {
         if !components.schemas.contains_key(record) {
             continue;
         }
-        if let Some(RefOr::T(Schema::Object(page))) = components.schemas.get_mut(&name) {
-            if let Some(items) = page.properties.get_mut("items") {
-                *items = ArrayBuilder::new()
-                    .items(Ref::from_schema_name(record))
-                    .description(Some("The records, newest first."))
-                    .into();
-            }
+        if let Some(RefOr::T(Schema::Object(page))) = components.schemas.get_mut(&name)
+            && let Some(items) = page.properties.get_mut("items")
+        {
+            *items = ArrayBuilder::new()
+                .items(Ref::from_schema_name(record))
+                .description(Some("The records, newest first."))
+                .into();
         }
     }
 }
