@@ -257,6 +257,27 @@ impl Config {
     }
 }
 
+/// Reads the authentication variables; `None` when neither a secret nor a public key is set.
+pub fn auth_from_vars(var: &impl Fn(&str) -> Option<String>) -> Result<Option<crate::auth::AuthConfig>, ConfigError> {
+    let secret = var(AUTH_SECRET_VAR).map(String::into_bytes);
+    let public_key_pem = var(AUTH_PUBLIC_KEY_VAR);
+    let service_token = var(AUTH_SERVICE_TOKEN_VAR);
+    if secret.is_none() && public_key_pem.is_none() {
+        return Ok(None);
+    }
+    if secret.as_ref().is_some_and(|s| s.len() < crate::auth::MIN_SECRET_LEN) {
+        return Err(ConfigError(format!("{AUTH_SECRET_VAR} must be at least {} bytes", crate::auth::MIN_SECRET_LEN)));
+    }
+    if secret.is_none() && service_token.is_none() {
+        return Err(ConfigError(format!(
+            "with only {AUTH_PUBLIC_KEY_VAR}, set {AUTH_SERVICE_TOKEN_VAR} (a token of role service) for calls between services"
+        )));
+    }
+    let config = crate::auth::AuthConfig { secret, public_key_pem, service_token };
+    crate::auth::Verifier::new(&config).map_err(ConfigError)?;
+    Ok(Some(config))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,25 +331,4 @@ mod tests {
         }
         Ok(())
     }
-}
-
-/// Reads the authentication variables; `None` when neither a secret nor a public key is set.
-pub fn auth_from_vars(var: &impl Fn(&str) -> Option<String>) -> Result<Option<crate::auth::AuthConfig>, ConfigError> {
-    let secret = var(AUTH_SECRET_VAR).map(String::into_bytes);
-    let public_key_pem = var(AUTH_PUBLIC_KEY_VAR);
-    let service_token = var(AUTH_SERVICE_TOKEN_VAR);
-    if secret.is_none() && public_key_pem.is_none() {
-        return Ok(None);
-    }
-    if secret.as_ref().is_some_and(|s| s.len() < crate::auth::MIN_SECRET_LEN) {
-        return Err(ConfigError(format!("{AUTH_SECRET_VAR} must be at least {} bytes", crate::auth::MIN_SECRET_LEN)));
-    }
-    if secret.is_none() && service_token.is_none() {
-        return Err(ConfigError(format!(
-            "with only {AUTH_PUBLIC_KEY_VAR}, set {AUTH_SERVICE_TOKEN_VAR} (a token of role service) for calls between services"
-        )));
-    }
-    let config = crate::auth::AuthConfig { secret, public_key_pem, service_token };
-    crate::auth::Verifier::new(&config).map_err(ConfigError)?;
-    Ok(Some(config))
 }

@@ -58,6 +58,9 @@ fn lines_of(lines: &[(String, String)]) -> Vec<String> {
 
 // ---------------------------------------------------------------------------------------------
 
+/// An outbox row as the test reads it: aggregate, path, attempts, lease, last error.
+type OutboxState = (String, String, i32, Option<chrono::NaiveDateTime>, Option<String>);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sales_killed_while_time_is_logged_and_edited_converges_to_the_exact_sums() -> R {
     for backend in backends() {
@@ -255,7 +258,7 @@ fn versions(url: &str) -> R<Vec<i64>> {
 /// How many messages wait in a database's outbox (and, in an error, which).
 fn undelivered(url: &str) -> R<i64> {
     let mut conn = connect(url)?;
-    let rows: Vec<(String, String, i32, Option<chrono::NaiveDateTime>, Option<String>)> = outbox::table
+    let rows: Vec<OutboxState> = outbox::table
         .filter(outbox::delivered_at.is_null())
         .select((outbox::aggregate, outbox::path, outbox::attempts, outbox::locked_until, outbox::last_error))
         .load(&mut conn)?;

@@ -111,7 +111,8 @@ async fn every_post(sys: &System) -> R {
     let mut done: Vec<(Service, Checked)> = vec![];
     macro_rules! post {
         ($s:expr, $template:expr, $path:expr, $body:expr) => {{
-            let (v, c) = check(sys, $s, $template, &$path, $body).await?;
+            let path: String = $path;
+            let (v, c) = check(sys, $s, $template, &path, $body).await?;
             done.push(($s, c));
             v
         }};

@@ -50,7 +50,8 @@ mod tests {
     #[test]
     fn each_role_gets_what_the_matrix_says() {
         use Role::*;
-        let cases: [(fn(&Caller) -> Result<()>, &[Role]); 7] = [
+        type Rule = fn(&Caller) -> Result<()>;
+        let cases: [(Rule, &[Role]); 7] = [
             (may_read_teams, &[Admin, Sales, Accounting, Agent, Customer, Service]),
             (may_manage_teams, &[Admin]),
             (may_read_tickets, &[Admin, Sales, Accounting, Agent, Customer, Service]),

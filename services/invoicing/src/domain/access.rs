@@ -35,7 +35,8 @@ mod tests {
     #[test]
     fn each_role_gets_what_the_matrix_says() {
         use Role::*;
-        let cases: [(fn(&Caller) -> Result<()>, &[Role]); 4] = [
+        type Rule = fn(&Caller) -> Result<()>;
+        let cases: [(Rule, &[Role]); 4] = [
             (may_read_invoices, &[Admin, Sales, Accounting, Customer, Service]),
             (may_create_invoices, &[Admin, Accounting, Service]),
             (may_cancel_invoices, &[Admin, Accounting, Service]),

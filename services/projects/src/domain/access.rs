@@ -42,7 +42,8 @@ mod tests {
     #[test]
     fn each_role_gets_what_the_matrix_says() {
         use Role::*;
-        let cases: [(fn(&Caller) -> Result<()>, &[Role]); 5] = [
+        type Rule = fn(&Caller) -> Result<()>;
+        let cases: [(Rule, &[Role]); 5] = [
             (may_read_work, &[Admin, Sales, Accounting, Agent, Service]),
             (may_plan_work, &[Admin, Sales, Service]),
             (may_record_time, &[Admin, Agent, Service]),

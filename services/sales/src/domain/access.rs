@@ -45,7 +45,8 @@ mod tests {
     #[test]
     fn each_role_gets_what_the_matrix_says() {
         use Role::*;
-        let cases: [(fn(&Caller) -> Result<()>, &[Role]); 5] = [
+        type Rule = fn(&Caller) -> Result<()>;
+        let cases: [(Rule, &[Role]); 5] = [
             (may_read_accounts, &[Admin, Sales, Accounting, Agent, Customer, Service]),
             (may_read_products, &[Admin, Sales, Accounting, Agent, Service]),
             (may_sell, &[Admin, Sales]),
