@@ -82,6 +82,16 @@ pub fn too_large(d: Decimal) -> bool {
     d.abs() >= Decimal::from(1_000_000_000_000i64)
 }
 
+/// A line's amounts, the one rule for sales order lines and invoice lines alike: subtotal =
+/// quantity × price × (1 − discount/100) and tax = subtotal × rate/100, each rounded half up
+/// to the cent; total = subtotal + tax.
+pub fn line_amounts(quantity: Decimal, unit_price: Decimal, discount: Decimal, tax_rate: Decimal) -> (Decimal, Decimal, Decimal) {
+    let hundred = Decimal::ONE_HUNDRED;
+    let subtotal = round_half_up(quantity * unit_price * (hundred - discount) / hundred, 2);
+    let tax = round_half_up(subtotal * tax_rate / hundred, 2);
+    (subtotal, tax, subtotal + tax)
+}
+
 /// Rounds half away from zero (1.625 → 1.63, -1.625 → -1.63): the one rounding rule here.
 /// rust_decimal's `round_dp` rounds half to even, which is not it.
 pub fn round_half_up(d: Decimal, places: u32) -> Decimal {

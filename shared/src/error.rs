@@ -84,6 +84,15 @@ impl Checks {
     }
 }
 
+/// Checks a required name-like text: non-empty after trimming, at most `max` characters.
+pub fn check_text(checks: &mut Checks, field: &str, value: &str, max: usize) {
+    if value.trim().is_empty() {
+        checks.push(field, "must not be empty");
+    } else if value.chars().count() > max {
+        checks.push(field, format!("must be at most {max} characters"));
+    }
+}
+
 /// Deserializes a PATCH field where `null` means "clear" and absence means "keep":
 /// use with `#[serde(default, deserialize_with = "shared::error::patch")]` on `Option<Option<T>>`.
 pub fn patch<'de, D, T>(d: D) -> std::result::Result<Option<Option<T>>, D::Error>

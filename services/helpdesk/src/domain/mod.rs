@@ -10,16 +10,8 @@ pub mod time;
 use shared::peer::PeerError;
 use shared::problem::FieldError;
 
-pub use shared::error::{Checks, Error, Result};
+pub use shared::error::{Checks, Error, Result, check_text};
 
-/// Checks a required name-like text: non-empty after trimming, at most `max` characters.
-pub fn check_text(checks: &mut Checks, field: &str, value: &str, max: usize) {
-    if value.trim().is_empty() {
-        checks.push(field, "must not be empty");
-    } else if value.chars().count() > max {
-        checks.push(field, format!("must be at most {max} characters"));
-    }
-}
 
 /// Checks an optional long text.
 pub fn check_description(checks: &mut Checks, value: Option<&str>) {

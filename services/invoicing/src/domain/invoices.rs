@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use shared::auth::Caller;
 use shared::db::DbConn;
-use shared::decimal::{check_decimal, round_half_up};
+use shared::decimal::check_decimal;
 use shared::ids::{CustomerId, InvoiceId, InvoiceLineId, OrderId, SaleLineId};
 use shared::page::{Page, PageRequest};
 
@@ -146,18 +146,7 @@ pub struct Invoice {
     pub created_at: DateTime<Utc>,
 }
 
-/// A line's amounts: subtotal = qty × price × (1 − discount/100) and tax = subtotal × rate/100,
-/// each rounded half up to cents; total = subtotal + tax.
-pub fn line_amounts(
-    quantity: Decimal,
-    unit_price: Decimal,
-    discount: Decimal,
-    tax_rate: Decimal,
-) -> (Decimal, Decimal, Decimal) {
-    let subtotal = round_half_up(quantity * unit_price * (HUNDRED - discount) / HUNDRED, 2);
-    let tax = round_half_up(subtotal * tax_rate / HUNDRED, 2);
-    (subtotal, tax, subtotal + tax)
-}
+pub use shared::decimal::line_amounts;
 
 impl InvoiceLine {
     /// A line with its amounts computed.

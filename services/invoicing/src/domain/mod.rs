@@ -7,13 +7,5 @@ pub mod ledger;
 pub mod lifecycle;
 pub mod payments;
 
-pub use shared::error::{Checks, Error, Result};
+pub use shared::error::{Checks, Error, Result, check_text};
 
-/// Checks a required name-like text: non-empty after trimming, at most `max` characters.
-pub fn check_text(checks: &mut Checks, field: &str, value: &str, max: usize) {
-    if value.trim().is_empty() {
-        checks.push(field, "must not be empty");
-    } else if value.chars().count() > max {
-        checks.push(field, format!("must be at most {max} characters"));
-    }
-}

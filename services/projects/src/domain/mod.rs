@@ -8,16 +8,8 @@ pub mod projects;
 pub mod tasks;
 pub mod timesheets;
 
-pub use shared::error::{Checks, Error, Result};
+pub use shared::error::{Checks, Error, Result, check_text};
 
-/// Checks a required name-like text: non-empty after trimming, at most `max` characters.
-pub fn check_text(checks: &mut Checks, field: &str, value: &str, max: usize) {
-    if value.trim().is_empty() {
-        checks.push(field, "must not be empty");
-    } else if value.chars().count() > max {
-        checks.push(field, format!("must be at most {max} characters"));
-    }
-}
 
 /// A period given by its two optional ends must not end before it starts.
 pub fn check_period(from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>) -> Result<()> {

@@ -53,19 +53,7 @@ pub struct Line {
     pub created_at: DateTime<Utc>,
 }
 
-/// Line amounts: subtotal = qty × price × (1 − discount/100) and tax = subtotal × rate/100,
-/// each rounded half up to cents.
-pub fn amounts(
-    quantity: Decimal,
-    unit_price: Decimal,
-    discount: Decimal,
-    tax_rate: Decimal,
-) -> (Decimal, Decimal, Decimal) {
-    let hundred = Decimal::ONE_HUNDRED;
-    let subtotal = round_half_up(quantity * unit_price * (hundred - discount) / hundred, 2);
-    let tax = round_half_up(subtotal * tax_rate / hundred, 2);
-    (subtotal, tax, subtotal + tax)
-}
+pub use shared::decimal::line_amounts as amounts;
 
 impl Line {
     pub fn delivered_method(&self) -> DeliveredMethod {

@@ -12,24 +12,16 @@ pub mod products;
 pub mod totals;
 
 use rust_decimal::Decimal;
-pub use shared::error::{Checks, Error, Result};
+pub use shared::error::{Checks, Error, Result, check_text};
 
-/// Checks a required name-like text: non-empty after trimming, at most `max` characters.
-pub fn check_text(checks: &mut Checks, field: &str, value: &str, max: usize) {
-    if value.trim().is_empty() {
-        checks.push(field, "must not be empty");
-    } else if value.chars().count() > max {
-        checks.push(field, format!("must be at most {max} characters"));
-    }
-}
 
 /// Declares a closed set of values spelled as snake_case strings on the wire and in the store.
 macro_rules! str_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:tt),+ $(,)? }) => {
-        $(#[$meta])*
         // `rename_all` rather than a rename per variant: utoipa does not see a rename whose
         // value comes through a macro token, and the texts are the variants in snake_case.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
+        $(#[$meta])*
         #[serde(rename_all = "snake_case")]
         pub enum $name {
             $($(#[$vmeta])* $variant),+
@@ -82,11 +74,13 @@ pub fn parse_choice<T>(
 
 str_enum!(
     /// A unit of measure: `unit` (category unit), `hour` and `day` (category time; a day is 8 hours).
+    #[schema(example = "hour")]
     Uom { Unit = "unit", Hour = "hour", Day = "day" }
 );
 
 str_enum!(
     /// The category of a unit of measure; only units of one category convert into each other.
+    #[schema(example = "time")]
     UomCategory { Unit = "unit", Time = "time" }
 );
 
@@ -114,6 +108,7 @@ impl Uom {
 
 str_enum!(
     /// `service` or `goods`.
+    #[schema(example = "service")]
     ProductType { Service = "service", Goods = "goods" }
 );
 
@@ -121,11 +116,13 @@ str_enum!(
     /// How a service is invoiced: `prepaid` (the ordered quantity; delivered comes from
     /// timesheets), `timesheet` (the delivered quantity, from timesheets), `manual` (the
     /// delivered quantity, set by hand).
+    #[schema(example = "prepaid")]
     ServicePolicy { Prepaid = "prepaid", Timesheet = "timesheet", Manual = "manual" }
 );
 
 str_enum!(
     /// What confirming an order line of a service creates in projects.
+    #[schema(example = "task_in_project")]
     ServiceTracking {
         None = "none",
         TaskInProject = "task_in_project",
@@ -143,16 +140,19 @@ impl ServiceTracking {
 
 str_enum!(
     /// `draft` (a quotation), `sale` (confirmed), `cancel`.
+    #[schema(example = "sale")]
     OrderState { Draft = "draft", Sale = "sale", Cancel = "cancel" }
 );
 
 str_enum!(
     /// Invoice status of a line or an order: `no`, `to_invoice`, `invoiced`, `upselling`.
+    #[schema(example = "to_invoice")]
     InvoiceStatus { No = "no", ToInvoice = "to_invoice", Invoiced = "invoiced", Upselling = "upselling" }
 );
 
 str_enum!(
     /// Where a line's delivered quantity comes from.
+    #[schema(example = "timesheet")]
     DeliveredMethod { Timesheet = "timesheet", Manual = "manual", None = "none" }
 );
 
