@@ -85,7 +85,12 @@ pub fn too_large(d: Decimal) -> bool {
 /// A line's amounts, the one rule for sales order lines and invoice lines alike: subtotal =
 /// quantity × price × (1 − discount/100) and tax = subtotal × rate/100, each rounded half up
 /// to the cent; total = subtotal + tax.
-pub fn line_amounts(quantity: Decimal, unit_price: Decimal, discount: Decimal, tax_rate: Decimal) -> (Decimal, Decimal, Decimal) {
+pub fn line_amounts(
+    quantity: Decimal,
+    unit_price: Decimal,
+    discount: Decimal,
+    tax_rate: Decimal,
+) -> (Decimal, Decimal, Decimal) {
     let hundred = Decimal::ONE_HUNDRED;
     let subtotal = round_half_up(quantity * unit_price * (hundred - discount) / hundred, 2);
     let tax = round_half_up(subtotal * tax_rate / hundred, 2);

@@ -4,8 +4,8 @@
 /// Declares a typed id wrapping a UUID.
 #[macro_export]
 macro_rules! typed_id {
-    ($(#[$meta:meta])* $name:ident) => {
-        $(#[$meta])*
+    ($(#[doc = $doc:literal])* $name:ident) => {
+        $(#[doc = $doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize)]
         #[serde(transparent)]
         pub struct $name(pub ::uuid::Uuid);
@@ -50,7 +50,7 @@ macro_rules! typed_id {
 
         impl ::utoipa::PartialSchema for $name {
             fn schema() -> ::utoipa::openapi::RefOr<::utoipa::openapi::schema::Schema> {
-                $crate::id::uuid_schema()
+                $crate::id::uuid_schema(concat!($($doc),*).trim())
             }
         }
 
@@ -58,12 +58,16 @@ macro_rules! typed_id {
     };
 }
 
-/// The schema every typed id shares.
-pub fn uuid_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+/// The schema every typed id shares, described by what it identifies (the id's doc comment).
+pub fn uuid_schema(what: &str) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
     use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
     ObjectBuilder::new()
         .schema_type(Type::String)
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+        .description(Some(format!(
+            "{what} A UUID (v7, so ids sort by creation time), usually given by the owning service when the \
+             record is created; a malformed id in a path answers 404."
+        )))
         .examples([serde_json::json!("01937f2a-5c4e-7b1d-9a3f-2e8c4d6b1a07")])
         .into()
 }

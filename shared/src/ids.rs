@@ -2,50 +2,50 @@
 //! others' by id only.
 
 crate::typed_id!(
-    /// A customer (sales).
+    /// The id of a customer (the sales service).
     CustomerId
 );
 crate::typed_id!(
-    /// A product (sales).
+    /// The id of a product (the sales service).
     ProductId
 );
 crate::typed_id!(
-    /// A sales order (sales).
+    /// The id of a sales order (the sales service).
     OrderId
 );
 crate::typed_id!(
-    /// A sales order line (sales).
+    /// The id of a sales order line (the sales service).
     SaleLineId
 );
 crate::typed_id!(
-    /// An invoice or credit note (invoicing).
+    /// The id of an invoice or credit note (the invoicing service).
     InvoiceId
 );
 crate::typed_id!(
-    /// An invoice line (invoicing).
+    /// The id of an invoice line (the invoicing service).
     InvoiceLineId
 );
 crate::typed_id!(
-    /// A payment (invoicing).
+    /// The id of a payment (the invoicing service).
     PaymentId
 );
 crate::typed_id!(
-    /// A project (projects).
+    /// The id of a project (the projects service).
     ProjectId
 );
 crate::typed_id!(
-    /// A task (projects).
+    /// The id of a task (the projects service).
     TaskId
 );
 crate::typed_id!(
-    /// A timesheet (projects).
+    /// The id of a timesheet (the projects service).
     TimesheetId
 );
 crate::typed_id!(
-    /// A helpdesk team (helpdesk).
+    /// The id of a helpdesk team (the helpdesk service).
     TeamId
 );
 crate::typed_id!(
-    /// A helpdesk ticket (helpdesk).
+    /// The id of a helpdesk ticket (the helpdesk service).
     TicketId
 );

@@ -259,9 +259,15 @@ fn claim(conn: &mut DbConn) -> Result<Vec<OutboxRow>, StoreError> {
                AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.aggregate = o.aggregate AND p.delivered_at IS NULL \
                    AND p.id < o.id AND NOT (p.absolute AND o.absolute)) \
                ORDER BY o.id LIMIT $2";
+    // SQLite, without statistics, would rather walk the primary key to get `ORDER BY o.id`,
+    // reading every message ever delivered at each pass (the pass then grows with the table:
+    // BENCHMARKS.md); the partial index of pending messages keeps it to those.
     let sql = match conn {
         DbConn::Pg(_) => format!("{due} FOR UPDATE OF o SKIP LOCKED"),
-        DbConn::Sqlite(_) => due.replace("$1", "?1").replace("$2", "?2"),
+        DbConn::Sqlite(_) => due
+            .replace("FROM outbox o WHERE", "FROM outbox o INDEXED BY outbox_pending WHERE")
+            .replace("$1", "?1")
+            .replace("$2", "?2"),
     };
     let ids: Vec<Uid> = diesel::sql_query(sql)
         .bind::<Timestamp, _>(at)

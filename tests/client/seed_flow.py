@@ -26,7 +26,9 @@ from sales_client.models import (
     CreateLine,
     CreateOrder,
     CreateProduct,
+    InvoiceDto as SalesInvoice,
     InvoiceOrder,
+    InvoiceState as SalesInvoiceState,
     OrderState,
     ProductType,
     ServicePolicy,
@@ -148,7 +150,10 @@ def seed_flow():
 
     invoice = call("invoice the order", create_order_invoice, HTTPStatus.CREATED, order.id,
                    client=sales, body=InvoiceOrder())
-    invoice_id = invoice["id"]
+    check("the invoice is typed", isinstance(invoice, SalesInvoice), f"{type(invoice)}")
+    check("the new invoice is a draft", invoice.state == SalesInvoiceState.DRAFT, f"{invoice.state}")
+    check("the new invoice bills the order", invoice.sale_order_id == order.id, f"{invoice.sale_order_id}")
+    invoice_id = invoice.id
     draft = call("get draft invoice", get_invoice, HTTPStatus.OK, invoice_id, client=invoicing)
     check("the invoice bills 10 hours", draft.lines[0].quantity == "10.00", f"{draft.lines[0].quantity}")
     posted = call("post invoice", post_invoice, HTTPStatus.OK, invoice_id, client=invoicing)

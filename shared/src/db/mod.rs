@@ -5,6 +5,7 @@
 
 pub mod types;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::Connection;
@@ -137,6 +138,14 @@ pub struct Migrations {
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
+    /// SQLite only: the one connection that write transactions use, taken in turn, in order
+    /// of arrival (`None` inside until first use, or after it broke). SQLite allows one writer
+    /// at a time anyway; without this a writer that finds the file locked sleeps in SQLite's
+    /// busy handler (1, 2, 5, 10, ... ms) while holding a pooled connection, which made
+    /// latency spiky under load, and every pooled connection's page cache went stale at each
+    /// commit of another. Readers still use the pool. (BENCHMARKS.md)
+    writer: Option<Arc<tokio::sync::Mutex<Option<DbConn>>>>,
+    manager: Manager,
 }
 
 impl Db {
@@ -154,13 +163,15 @@ impl Db {
             Backend::Postgres => 10,
             Backend::Sqlite => 8,
         };
+        let manager = Manager { url: url.to_owned() };
         let pool = r2d2::Pool::builder()
             .max_size(size)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(5))
-            .build(Manager { url: url.to_owned() })
+            .build(manager.clone())
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let db = Db { pool, backend };
+        let writer = (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(None)));
+        let db = Db { pool, backend, writer, manager };
         db.migrate(migrations)?;
         Ok(db)
     }
@@ -199,13 +210,35 @@ impl Db {
     }
 
     /// Runs `f` in one write transaction (on SQLite, `BEGIN IMMEDIATE`, so a transaction that
-    /// reads then writes never fails on upgrading its lock).
+    /// reads then writes never fails on upgrading its lock; and one at a time per process, in
+    /// arrival order: see the `writer` field).
     pub async fn write<T, E>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        self.run(move |conn| transaction(conn, f)).await
+        let Some(writer) = &self.writer else {
+            return self.run(move |conn| transaction(conn, f)).await;
+        };
+        // The turn is held until the blocking work ends, even if this future is dropped.
+        let mut turn = writer.clone().lock_owned().await;
+        let manager = self.manager.clone();
+        let request_id = crate::telemetry::current_request_id();
+        tokio::task::spawn_blocking(move || {
+            crate::telemetry::in_blocking(request_id, || {
+                let mut conn = match turn.take() {
+                    Some(c) => c,
+                    None => manager.connect().map_err(|e| E::from(StoreError::Unavailable(e.to_string())))?,
+                };
+                let out = transaction(&mut conn, f);
+                if !manager.has_broken(&mut conn) {
+                    *turn = Some(conn);
+                }
+                out
+            })
+        })
+        .await
+        .map_err(|e| E::from(StoreError::Other(format!("store task failed: {e}"))))?
     }
 
     /// True while the database answers.

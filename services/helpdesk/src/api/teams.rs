@@ -15,6 +15,7 @@ use crate::domain::teams::{self, NewTeam, Team, TeamChanges};
 /// A helpdesk team: who answers tickets, and how their time is counted.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TeamDto {
+    /// The team's id, given by the server.
     pub id: TeamId,
     /// Display name.
     #[schema(example = "Customer Care")]
@@ -26,6 +27,8 @@ pub struct TeamDto {
     pub use_time_reinvoicing: bool,
     /// The project (projects service) that ticket time goes to when the ticket has no task.
     pub project_id: Option<ProjectId>,
+    /// When the team was created (UTC); set by the server.
+    #[schema(example = "2026-11-29T09:30:00Z")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -47,6 +50,7 @@ impl From<Team> for TeamDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTeam {
+    /// Display name, required and non-empty.
     #[schema(example = "Customer Care")]
     pub name: String,
     /// Default false.
@@ -62,10 +66,13 @@ pub struct CreateTeam {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTeam {
+    /// New display name, non-empty; absent keeps it.
     pub name: Option<String>,
+    /// Whether time may be logged on the team's tickets; absent keeps it.
     pub use_timesheets: Option<bool>,
     /// Needs `use_timesheets` on the resulting team.
     pub use_time_reinvoicing: Option<bool>,
+    /// The project for the team's ticket time; `null` clears it.
     #[serde(default, deserialize_with = "shared::error::patch")]
     #[schema(value_type = Option<ProjectId>)]
     pub project_id: Option<Option<ProjectId>>,
@@ -126,7 +133,7 @@ pub async fn list_teams(
 /// Get a team.
 ///
 /// Roles: any (admin, sales, accounting, agent, customer, service).
-#[utoipa::path(tag = "teams", operation_id = "get_team", params(("id" = TeamId, Path)),
+#[utoipa::path(tag = "teams", operation_id = "get_team", params(("id" = TeamId, Path, description = "The team's id.")),
     responses((status = 200, body = TeamDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/teams/{id}")]
 #[tracing::instrument(skip_all, fields(team = %id))]
@@ -138,7 +145,7 @@ pub async fn get_team(ctx: web::Data<Ctx>, caller: Caller, id: web::Path<TeamId>
 /// Change a team.
 ///
 /// Roles: admin.
-#[utoipa::path(tag = "teams", operation_id = "update_team", params(("id" = TeamId, Path)), request_body = UpdateTeam,
+#[utoipa::path(tag = "teams", operation_id = "update_team", params(("id" = TeamId, Path, description = "The team's id.")), request_body = UpdateTeam,
     responses((status = 200, body = TeamDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "projects is unreachable; nothing was changed", body = Problem, content_type = "application/problem+json")))]

@@ -18,6 +18,7 @@ use crate::domain::tickets::{self, NewTicket, Shown, Stage, TicketChanges, Ticke
 /// Where a ticket stands.
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(example = "in_progress")]
 pub enum StageDto {
     New,
     InProgress,
@@ -39,15 +40,21 @@ impl From<Stage> for StageDto {
 /// A support ticket.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TicketDto {
+    /// The ticket's id, given by the server.
     pub id: TicketId,
     /// 1, 2, … per database, gap-free.
     #[schema(example = 42)]
     pub number: i64,
+    /// The team that answers the ticket.
     pub team_id: TeamId,
+    /// The customer who asks (sales service).
     pub customer_id: CustomerId,
+    /// One-line summary of the request.
     #[schema(example = "Cannot log in")]
     pub title: String,
+    /// The request in full; null when not given.
     pub description: Option<String>,
+    /// Where the ticket stands.
     pub stage: StageDto,
     /// The linked task (projects service), if any.
     pub task_id: Option<TaskId>,
@@ -58,6 +65,8 @@ pub struct TicketDto {
     /// Hours left on the ticket's sale line (negative when overrun); null without a line or
     /// for a line that does not count hours.
     pub remaining_hours: Option<Dec2>,
+    /// When the ticket was opened (UTC); set by the server.
+    #[schema(example = "2026-11-29T09:30:00Z")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -87,10 +96,14 @@ impl From<Shown> for TicketDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTicket {
+    /// The team that answers the ticket; it must exist.
     pub team_id: TeamId,
+    /// The customer who asks; a `customer` caller may give only its own.
     pub customer_id: CustomerId,
+    /// One-line summary, required and non-empty.
     #[schema(example = "Cannot log in")]
     pub title: String,
+    /// The request in full; optional.
     pub description: Option<String>,
     /// Default `new`.
     #[schema(value_type = Option<StageDto>)]
@@ -106,16 +119,22 @@ pub struct CreateTicket {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTicket {
+    /// Move to this team; absent keeps it.
     pub team_id: Option<TeamId>,
+    /// New summary, non-empty; absent keeps it.
     pub title: Option<String>,
+    /// New description; `null` clears it.
     #[serde(default, deserialize_with = "shared::error::patch")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
+    /// New stage; absent keeps it.
     #[schema(value_type = Option<StageDto>)]
     pub stage: Option<String>,
+    /// Link to this task (projects service) and take its sale line; `null` unlinks it.
     #[serde(default, deserialize_with = "shared::error::patch")]
     #[schema(value_type = Option<TaskId>)]
     pub task_id: Option<Option<TaskId>>,
+    /// The sale line the ticket's time counts on; `null` makes it not billable.
     #[serde(default, deserialize_with = "shared::error::patch")]
     #[schema(value_type = Option<SaleLineId>)]
     pub sale_line_id: Option<Option<SaleLineId>>,
@@ -126,9 +145,12 @@ pub struct UpdateTicket {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct TicketQuery {
+    /// Only this team's tickets.
     pub team_id: Option<TeamId>,
+    /// Only this customer's tickets.
     pub customer_id: Option<CustomerId>,
     /// `new`, `in_progress`, `solved` or `cancelled`.
+    #[param(example = "in_progress")]
     pub stage: Option<String>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<i64>,
@@ -151,7 +173,10 @@ pub struct TimesheetTotalBody {
 /// `shared::contracts::TotalApplied`).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TotalAppliedDto {
+    /// True when the total was newer than the one held and replaced it.
     pub applied: bool,
+    /// The version the ticket holds now.
+    #[schema(example = 3)]
     pub version: i64,
 }
 
@@ -208,7 +233,7 @@ pub async fn list_tickets(
 /// Get a ticket.
 ///
 /// Roles: admin, sales, accounting, agent, customer (its own only; 404 for another), service.
-#[utoipa::path(tag = "tickets", operation_id = "get_ticket", params(("id" = TicketId, Path)),
+#[utoipa::path(tag = "tickets", operation_id = "get_ticket", params(("id" = TicketId, Path, description = "The ticket's id.")),
     responses((status = 200, body = TicketDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "sales is unreachable", body = Problem, content_type = "application/problem+json")))]
 #[get("/tickets/{id}")]
@@ -225,7 +250,7 @@ pub async fn get_ticket(
 /// Change a ticket.
 ///
 /// Roles: admin, agent.
-#[utoipa::path(tag = "tickets", operation_id = "update_ticket", params(("id" = TicketId, Path)), request_body = UpdateTicket,
+#[utoipa::path(tag = "tickets", operation_id = "update_ticket", params(("id" = TicketId, Path, description = "The ticket's id.")), request_body = UpdateTicket,
     responses((status = 200, body = TicketDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "projects or sales is unreachable; the ticket was not changed", body = Problem, content_type = "application/problem+json")))]
@@ -254,7 +279,7 @@ pub async fn update_ticket(
 /// total changes). Applied only when `version` is newer than the one held.
 ///
 /// Roles: admin, service.
-#[utoipa::path(tag = "internal", operation_id = "put_ticket_timesheet_total", params(("id" = TicketId, Path)),
+#[utoipa::path(tag = "internal", operation_id = "put_ticket_timesheet_total", params(("id" = TicketId, Path, description = "The ticket's id.")),
     request_body = TimesheetTotalBody,
     responses((status = 200, body = TotalAppliedDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[put("/tickets/{id}/timesheet-total")]

@@ -17,16 +17,23 @@ use crate::domain::time::{self, LogTime};
 /// projects sent it).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TicketTimesheetDto {
+    /// The timesheet's id (projects service).
     pub id: TimesheetId,
+    /// The day the time was spent.
     #[schema(example = "2026-11-29")]
     pub date: NaiveDate,
+    /// Who spent the time (a display name).
     #[schema(example = "Marc Demo")]
     pub employee: String,
+    /// What was done; null when not given.
     pub description: Option<String>,
     /// More than 0, at most 24.
     pub hours: Dec2,
+    /// The project the time is logged on: the task's, or the team's.
     pub project_id: ProjectId,
+    /// The ticket's task, if any.
     pub task_id: Option<TaskId>,
+    /// The ticket.
     pub ticket_id: Option<TicketId>,
     /// The sale line these hours count on; null when not billable.
     pub sale_line_id: Option<SaleLineId>,
@@ -35,6 +42,8 @@ pub struct TicketTimesheetDto {
     /// Who recorded it: the agent's token subject.
     #[schema(example = "alice")]
     pub created_by: Option<String>,
+    /// When the timesheet was recorded (UTC).
+    #[schema(example = "2026-11-29T09:30:00Z")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -42,12 +51,15 @@ pub struct TicketTimesheetDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogTicketTime {
+    /// Who spent the time (a display name); required.
     #[schema(example = "Marc Demo")]
     pub employee: String,
     /// More than 0, at most 24, at most 2 decimals.
     pub hours: Dec2,
     /// Default today (UTC).
+    #[schema(example = "2026-11-29")]
     pub date: Option<NaiveDate>,
+    /// What was done; optional.
     pub description: Option<String>,
 }
 
@@ -66,7 +78,7 @@ pub struct TicketTimeQuery {
 /// project) and its sale line. It is recorded as created by the caller (its token's subject).
 ///
 /// Roles: admin, agent.
-#[utoipa::path(tag = "tickets", operation_id = "create_ticket_timesheet", params(("id" = TicketId, Path)), request_body = LogTicketTime,
+#[utoipa::path(tag = "tickets", operation_id = "create_ticket_timesheet", params(("id" = TicketId, Path, description = "The ticket's id.")), request_body = LogTicketTime,
     responses((status = 201, body = TicketTimesheetDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "the ticket's team does not use timesheets", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -90,7 +102,7 @@ pub async fn log_ticket_time(
 /// List a ticket's timesheets, newest first.
 ///
 /// Roles: admin, sales, accounting, agent, service.
-#[utoipa::path(tag = "tickets", operation_id = "list_ticket_timesheets", params(("id" = TicketId, Path), TicketTimeQuery),
+#[utoipa::path(tag = "tickets", operation_id = "list_ticket_timesheets", params(("id" = TicketId, Path, description = "The ticket's id."), TicketTimeQuery),
     responses((status = 200, body = Page<TicketTimesheetDto>), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "projects is unreachable", body = Problem, content_type = "application/problem+json")))]
 #[get("/tickets/{id}/timesheets")]
@@ -110,7 +122,7 @@ pub async fn list_ticket_time(
 /// Get one timesheet of a ticket.
 ///
 /// Roles: admin, sales, accounting, agent, service.
-#[utoipa::path(tag = "tickets", operation_id = "get_ticket_timesheet", params(("id" = TicketId, Path), ("timesheet_id" = TimesheetId, Path)),
+#[utoipa::path(tag = "tickets", operation_id = "get_ticket_timesheet", params(("id" = TicketId, Path, description = "The ticket's id."), ("timesheet_id" = TimesheetId, Path, description = "The timesheet's id (projects service); it must be one of the ticket's.")),
     responses((status = 200, body = TicketTimesheetDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "projects is unreachable", body = Problem, content_type = "application/problem+json")))]
 #[get("/tickets/{id}/timesheets/{timesheet_id}")]

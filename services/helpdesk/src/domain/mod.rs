@@ -12,7 +12,6 @@ use shared::problem::FieldError;
 
 pub use shared::error::{Checks, Error, Result, check_text};
 
-
 /// Checks an optional long text.
 pub fn check_description(checks: &mut Checks, value: Option<&str>) {
     if value.is_some_and(|d| d.chars().count() > 10_000) {

@@ -31,12 +31,13 @@ pub struct LogTime {
 }
 
 /// The key projects sees: the caller's, scoped to the ticket (so one key on two tickets is
-/// two entries), or a fresh one.
-fn projects_key(ticket: TicketId, caller_key: Option<&str>) -> String {
+/// two entries). Without one there is none: the call is never retried with the same key, so a
+/// fresh key would only cost projects two more write transactions per entry (BENCHMARKS.md).
+fn projects_key(ticket: TicketId, caller_key: Option<&str>) -> Option<String> {
     match caller_key {
-        Some(k) if ticket.to_string().len() + 1 + k.len() <= MAX_KEY => format!("{ticket}:{k}"),
-        Some(k) => format!("{ticket}:{}", Uuid::new_v5(&ticket.0, k.as_bytes())),
-        None => Uuid::now_v7().to_string(),
+        Some(k) if ticket.to_string().len() + 1 + k.len() <= MAX_KEY => Some(format!("{ticket}:{k}")),
+        Some(k) => Some(format!("{ticket}:{}", Uuid::new_v5(&ticket.0, k.as_bytes()))),
+        None => None,
     }
 }
 
@@ -85,7 +86,7 @@ pub async fn log(
         // Helpdesk records it with its own token, for the agent who logged it.
         created_by: Some(caller.sub.clone()),
     };
-    peers::log_time(&ctx.peers, &body, &projects_key(id, caller_key)).await.map_err(peer_rejection)
+    peers::log_time(&ctx.peers, &body, projects_key(id, caller_key).as_deref()).await.map_err(peer_rejection)
 }
 
 /// A page of the ticket's timesheets, as projects sent it.
@@ -114,12 +115,12 @@ mod tests {
     #[test]
     fn the_key_sent_to_projects_is_scoped_to_the_ticket_and_never_too_long() {
         let (a, b) = (TicketId::new(), TicketId::new());
-        assert_eq!(projects_key(a, Some("k1")), format!("{a}:k1"));
+        assert_eq!(projects_key(a, Some("k1")), Some(format!("{a}:k1")));
         assert_ne!(projects_key(a, Some("k1")), projects_key(b, Some("k1")));
         let long = "x".repeat(255);
         let key = projects_key(a, Some(&long));
-        assert!(key.len() <= MAX_KEY);
+        assert!(key.as_ref().is_some_and(|k| k.len() <= MAX_KEY));
         assert_eq!(key, projects_key(a, Some(&long)), "the same caller key maps to the same key");
-        assert_ne!(projects_key(a, None), projects_key(a, None));
+        assert_eq!(projects_key(a, None), None, "no caller key, no key: nothing would ever repeat it");
     }
 }

@@ -22,6 +22,7 @@ use crate::domain::lifecycle::{self, CreditLine};
 /// `invoice` or `credit_note`.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(example = "invoice")]
 pub enum KindDto {
     Invoice,
     CreditNote,
@@ -30,6 +31,7 @@ pub enum KindDto {
 /// `draft` (no number yet, still counts as invoiced), `posted` (numbered) or `cancelled`.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(example = "posted")]
 pub enum StateDto {
     Draft,
     Posted,
@@ -39,6 +41,7 @@ pub enum StateDto {
 /// `not_paid`, `partial` or `paid`.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(example = "not_paid")]
 pub enum PaymentStateDto {
     NotPaid,
     Partial,
@@ -96,15 +99,19 @@ impl From<PaymentState> for PaymentStateDto {
 /// One line of an invoice or credit note.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InvoiceLineDto {
+    /// The invoice line's id, given by the server.
     pub id: InvoiceLineId,
     /// The sale order line this line bills (or, on a credit note, credits).
     pub sale_line_id: Option<SaleLineId>,
+    /// Text shown on the invoice.
     #[schema(example = "Support hours (prepaid)")]
     pub description: String,
     /// In the line's uom.
     pub quantity: Dec2,
+    /// Unit of measure of `quantity` (`unit`, `hour` or `day`).
     #[schema(example = "hour")]
     pub uom: String,
+    /// Price of one `uom`, before discount and tax.
     pub unit_price: Dec2,
     /// Percent.
     pub discount: Dec2,
@@ -114,6 +121,7 @@ pub struct InvoiceLineDto {
     pub price_subtotal: Dec2,
     /// price_subtotal × tax_rate/100, rounded half up to cents.
     pub price_tax: Dec2,
+    /// price_subtotal + price_tax.
     pub price_total: Dec2,
     /// The line bills timesheets claimed for this invoice: credited whole or not at all, and
     /// cancelling or crediting it releases them.
@@ -142,30 +150,42 @@ impl From<InvoiceLine> for InvoiceLineDto {
 /// An invoice or a credit note.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InvoiceDto {
+    /// The invoice's id, given by the server (or chosen by the caller that created it).
     pub id: InvoiceId,
     /// Null while draft; `INV/2026/00001` once posted (credit notes `RINV/2026/00001`),
     /// gap-free per kind and year of `invoice_date`.
     #[schema(example = "INV/2026/00001")]
     pub number: Option<String>,
+    /// An invoice, or a credit note reversing (part of) one.
     pub kind: KindDto,
+    /// Where the invoice stands.
     pub state: StateDto,
+    /// The customer billed.
     pub customer_id: CustomerId,
+    /// The sales order the invoice bills, if any.
     pub sale_order_id: Option<OrderId>,
+    /// The day of the invoice; its year picks the number sequence.
     #[schema(example = "2026-11-29")]
     pub invoice_date: NaiveDate,
+    /// ISO 4217 currency code of every amount.
     #[schema(example = "EUR")]
     pub currency: String,
+    /// The invoice's lines, in order.
     pub lines: Vec<InvoiceLineDto>,
     /// Sum of the lines' subtotals.
     pub amount_untaxed: Dec2,
     /// Sum of the lines' taxes.
     pub amount_tax: Dec2,
+    /// amount_untaxed + amount_tax.
     pub amount_total: Dec2,
     /// What is still to be paid.
     pub amount_residual: Dec2,
+    /// How much of it is paid.
     pub payment_state: PaymentStateDto,
     /// On a credit note: the invoice it reverses.
     pub reversed_invoice_id: Option<InvoiceId>,
+    /// When the invoice was created (UTC); set by the server.
+    #[schema(example = "2026-11-29T09:30:00Z")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -198,6 +218,7 @@ impl From<Invoice> for InvoiceDto {
 pub struct CreateInvoiceLine {
     /// The sale order line billed; its invoiced quantity follows this line.
     pub sale_line_id: Option<SaleLineId>,
+    /// Text shown on the invoice; required.
     #[schema(example = "Support hours (prepaid)")]
     pub description: String,
     /// More than 0.
@@ -222,9 +243,12 @@ pub struct CreateInvoiceLine {
 pub struct CreateInvoice {
     /// Optional id chosen by the caller; a repeat with the same id answers the same invoice.
     pub id: Option<InvoiceId>,
+    /// The customer billed.
     pub customer_id: CustomerId,
+    /// The sales order billed, if any.
     pub sale_order_id: Option<OrderId>,
     /// Default today (UTC).
+    #[schema(example = "2026-11-29")]
     pub invoice_date: Option<NaiveDate>,
     /// ISO 4217 code, default `EUR`.
     #[schema(example = "EUR")]
@@ -248,6 +272,7 @@ pub struct CreditNoteLine {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCreditNote {
+    /// The quantities to credit per sale line; absent credits all that is not credited yet.
     pub lines: Option<Vec<CreditNoteLine>>,
 }
 
@@ -256,10 +281,14 @@ pub struct CreateCreditNote {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct InvoiceQuery {
+    /// Only this customer's invoices.
     pub customer_id: Option<CustomerId>,
+    /// Only invoices of this sales order.
     pub sale_order_id: Option<OrderId>,
+    /// Only invoices in this state.
     #[param(inline)]
     pub state: Option<StateDto>,
+    /// Only invoices, or only credit notes.
     #[param(inline)]
     pub kind: Option<KindDto>,
     /// Page size, 1 to 200 (default 50).
@@ -343,7 +372,7 @@ pub async fn list_invoices(
 /// Get an invoice or credit note.
 ///
 /// Roles: admin, accounting, sales, customer (its own only; 404 for another), service.
-#[utoipa::path(tag = "invoices", operation_id = "get_invoice", params(("id" = InvoiceId, Path)),
+#[utoipa::path(tag = "invoices", operation_id = "get_invoice", params(("id" = InvoiceId, Path, description = "The invoice's (or credit note's) id.")),
     responses((status = 200, body = InvoiceDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/invoices/{id}")]
 pub async fn get_invoice(
@@ -360,7 +389,7 @@ pub async fn get_invoice(
 /// the lines it credits (409 unless draft).
 ///
 /// Roles: admin, accounting.
-#[utoipa::path(tag = "invoices", operation_id = "post_invoice", params(("id" = InvoiceId, Path)),
+#[utoipa::path(tag = "invoices", operation_id = "post_invoice", params(("id" = InvoiceId, Path, description = "The invoice's (or credit note's) id.")),
     responses((status = 200, body = InvoiceDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json")))]
 #[post("/invoices/{id}/post")]
@@ -380,7 +409,7 @@ pub async fn post_invoice(
 /// counting as invoiced and the timesheets it billed are released.
 ///
 /// Roles: admin, accounting, service.
-#[utoipa::path(tag = "invoices", operation_id = "cancel_invoice", params(("id" = InvoiceId, Path)),
+#[utoipa::path(tag = "invoices", operation_id = "cancel_invoice", params(("id" = InvoiceId, Path, description = "The invoice's (or credit note's) id.")),
     responses((status = 200, body = InvoiceDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json")))]
 #[post("/invoices/{id}/cancel")]
@@ -400,7 +429,7 @@ pub async fn cancel_invoice(
 /// or for the given quantities per sale line (409 unless posted).
 ///
 /// Roles: admin, accounting.
-#[utoipa::path(tag = "invoices", operation_id = "create_credit_note", params(("id" = InvoiceId, Path)),
+#[utoipa::path(tag = "invoices", operation_id = "create_credit_note", params(("id" = InvoiceId, Path, description = "The invoice's (or credit note's) id.")),
     request_body(content = Option<CreateCreditNote>),
     responses((status = 201, body = InvoiceDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),

@@ -17,11 +17,17 @@ use crate::domain::payments::{self, NewPayment, Payment};
 /// Money received against a posted invoice (or paid out on a credit note).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentDto {
+    /// The payment's id, given by the server.
     pub id: PaymentId,
+    /// The invoice (or credit note) paid.
     pub invoice_id: InvoiceId,
+    /// Amount paid, in the invoice's currency; more than 0.
     pub amount: Dec2,
+    /// The day the money was received (or paid out).
     #[schema(example = "2026-11-29")]
     pub date: NaiveDate,
+    /// When the payment was recorded (UTC); set by the server.
+    #[schema(example = "2026-11-29T09:30:00Z")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -55,13 +61,14 @@ pub struct CreatePayment {
     /// More than 0, at most the invoice's `amount_residual`.
     pub amount: Dec2,
     /// Default today (UTC).
+    #[schema(example = "2026-11-29")]
     pub date: Option<NaiveDate>,
 }
 
 /// Record a payment on a posted invoice (409 unless posted; 422 above the residual).
 ///
 /// Roles: admin, accounting.
-#[utoipa::path(tag = "payments", operation_id = "create_payment", params(("id" = InvoiceId, Path)), request_body = CreatePayment,
+#[utoipa::path(tag = "payments", operation_id = "create_payment", params(("id" = InvoiceId, Path, description = "The invoice's (or credit note's) id.")), request_body = CreatePayment,
     responses((status = 201, body = PaymentRecorded), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -90,7 +97,7 @@ pub async fn create_payment(
 /// List an invoice's payments, newest first.
 ///
 /// Roles: admin, accounting, sales, customer (its own invoices' only; 404 for another), service.
-#[utoipa::path(tag = "payments", operation_id = "list_payments", params(("id" = InvoiceId, Path)),
+#[utoipa::path(tag = "payments", operation_id = "list_payments", params(("id" = InvoiceId, Path, description = "The invoice's (or credit note's) id.")),
     responses((status = 200, body = Page<PaymentDto>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/invoices/{id}/payments")]
 pub async fn list_payments(
@@ -106,7 +113,7 @@ pub async fn list_payments(
 /// Get one payment of an invoice.
 ///
 /// Roles: admin, accounting, sales, customer (its own invoices' only; 404 for another), service.
-#[utoipa::path(tag = "payments", operation_id = "get_payment", params(("id" = InvoiceId, Path), ("payment_id" = PaymentId, Path)),
+#[utoipa::path(tag = "payments", operation_id = "get_payment", params(("id" = InvoiceId, Path, description = "The invoice's (or credit note's) id."), ("payment_id" = PaymentId, Path, description = "The payment's id; it must be one of the invoice's.")),
     responses((status = 200, body = PaymentDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/invoices/{id}/payments/{payment_id}")]
 pub async fn get_payment(

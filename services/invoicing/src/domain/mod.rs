@@ -8,4 +8,3 @@ pub mod lifecycle;
 pub mod payments;
 
 pub use shared::error::{Checks, Error, Result, check_text};
-

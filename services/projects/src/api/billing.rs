@@ -17,18 +17,24 @@ use crate::domain::billing::{self, Claim};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimRequest {
+    /// The invoice that bills the timesheets; a repeat for the same invoice claims nothing new.
     pub invoice_id: InvoiceId,
+    /// The sale lines whose unbilled timesheets to bill.
     pub sale_line_ids: Vec<SaleLineId>,
     /// Only timesheets dated on or after this day.
+    #[schema(example = "2026-11-01")]
     pub date_from: Option<NaiveDate>,
     /// Only timesheets dated on or before this day.
+    #[schema(example = "2026-11-30")]
     pub date_to: Option<NaiveDate>,
 }
 
 /// The hours billed on one sale line.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClaimedLineDto {
+    /// The sale line billed.
     pub sale_line_id: SaleLineId,
+    /// Hours of the timesheets billed on the invoice for this line.
     pub hours: Dec2,
     /// How many timesheets make these hours.
     pub timesheets: i64,
@@ -37,7 +43,9 @@ pub struct ClaimedLineDto {
 /// What an invoice bills, line by line.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClaimDto {
+    /// The invoice that bills them.
     pub invoice_id: InvoiceId,
+    /// The hours billed, per sale line asked for.
     pub lines: Vec<ClaimedLineDto>,
 }
 
@@ -45,13 +53,16 @@ pub struct ClaimDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseRequest {
+    /// Only these sale lines' timesheets; absent releases all of the invoice's.
     pub sale_line_ids: Option<Vec<SaleLineId>>,
 }
 
 /// How many timesheets were released.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReleaseDto {
+    /// The invoice whose timesheets were released.
     pub invoice_id: InvoiceId,
+    /// How many timesheets are unbilled again.
     pub released: usize,
 }
 
@@ -82,7 +93,7 @@ pub async fn claim_timesheets(
 /// editable, and the next invoice bills them.
 ///
 /// Roles: admin, service.
-#[utoipa::path(tag = "billing", operation_id = "release_timesheets", params(("invoice_id" = InvoiceId, Path)),
+#[utoipa::path(tag = "billing", operation_id = "release_timesheets", params(("invoice_id" = InvoiceId, Path, description = "The invoice whose timesheets to release (cancelled or credited).")),
     request_body = Option<ReleaseRequest>, responses((status = 200, body = ReleaseDto)))]
 #[post("/timesheet-claims/{invoice_id}/release")]
 pub async fn release_timesheets(

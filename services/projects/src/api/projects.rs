@@ -15,6 +15,7 @@ use crate::domain::projects::{self, NewProject, Project, ProjectChanges, Project
 /// A project: where tasks and timesheets live.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProjectDto {
+    /// The project's id, given by the server (or chosen by the caller that created it).
     pub id: ProjectId,
     /// Display name.
     #[schema(example = "Helpdesk Services")]
@@ -25,6 +26,8 @@ pub struct ProjectDto {
     pub sale_line_id: Option<SaleLineId>,
     /// Whether timesheets may be logged on the project.
     pub allow_timesheets: bool,
+    /// When the project was created (UTC); set by the server.
+    #[schema(example = "2026-11-29T09:30:00Z")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -47,9 +50,12 @@ impl From<Project> for ProjectDto {
 pub struct CreateProject {
     /// Optional id chosen by the caller; a repeat with the same id returns the same project.
     pub id: Option<ProjectId>,
+    /// Display name, required and non-empty.
     #[schema(example = "Helpdesk Services")]
     pub name: String,
+    /// The customer the project serves, if any.
     pub customer_id: Option<CustomerId>,
+    /// The sale line that time logged on the project counts on by default.
     pub sale_line_id: Option<SaleLineId>,
     /// Default true.
     pub allow_timesheets: Option<bool>,
@@ -59,13 +65,17 @@ pub struct CreateProject {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProject {
+    /// New display name, non-empty; absent keeps it.
     pub name: Option<String>,
+    /// The customer the project serves; `null` clears it.
     #[serde(default, deserialize_with = "shared::error::patch")]
     #[schema(value_type = Option<CustomerId>)]
     pub customer_id: Option<Option<CustomerId>>,
+    /// The default sale line of the project's time; `null` clears it.
     #[serde(default, deserialize_with = "shared::error::patch")]
     #[schema(value_type = Option<SaleLineId>)]
     pub sale_line_id: Option<Option<SaleLineId>>,
+    /// Whether timesheets may be logged on the project; absent keeps it.
     pub allow_timesheets: Option<bool>,
 }
 
@@ -74,7 +84,9 @@ pub struct UpdateProject {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ProjectQuery {
+    /// Only projects of this customer.
     pub customer_id: Option<CustomerId>,
+    /// Only projects whose default sale line is this one.
     pub sale_line_id: Option<SaleLineId>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<i64>,
@@ -126,7 +138,7 @@ pub async fn list_projects(
 /// Get a project.
 ///
 /// Roles: admin, sales, accounting, agent, service.
-#[utoipa::path(tag = "projects", operation_id = "get_project", params(("id" = ProjectId, Path)),
+#[utoipa::path(tag = "projects", operation_id = "get_project", params(("id" = ProjectId, Path, description = "The project's id.")),
     responses((status = 200, body = ProjectDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/projects/{id}")]
 pub async fn get_project(
@@ -142,7 +154,7 @@ pub async fn get_project(
 /// Change a project.
 ///
 /// Roles: admin, sales, service.
-#[utoipa::path(tag = "projects", operation_id = "update_project", params(("id" = ProjectId, Path)), request_body = UpdateProject,
+#[utoipa::path(tag = "projects", operation_id = "update_project", params(("id" = ProjectId, Path, description = "The project's id.")), request_body = UpdateProject,
     responses((status = 200, body = ProjectDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[patch("/projects/{id}")]
 pub async fn update_project(

@@ -16,11 +16,16 @@ use crate::domain::tasks::{self, NewTask, Task, TaskChanges, TaskFilter};
 /// A task: a piece of work in a project, often the one a sale line created.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TaskDto {
+    /// The task's id, given by the server (or chosen by the caller that created it).
     pub id: TaskId,
+    /// The project the task belongs to.
     pub project_id: ProjectId,
+    /// Display name.
     #[schema(example = "S00001 - Support hours")]
     pub name: String,
+    /// The customer the task is for, if any.
     pub customer_id: Option<CustomerId>,
+    /// The sales order whose confirmation created the task, if any.
     pub sale_order_id: Option<OrderId>,
     /// The sale line the task's time counts on.
     pub sale_line_id: Option<SaleLineId>,
@@ -30,6 +35,8 @@ pub struct TaskDto {
     pub effective_hours: Dec2,
     /// Allocated minus effective; negative when overrun.
     pub remaining_hours: Dec2,
+    /// When the task was created (UTC); set by the server.
+    #[schema(example = "2026-11-29T09:30:00Z")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -56,10 +63,14 @@ impl From<Task> for TaskDto {
 pub struct CreateTask {
     /// Optional id chosen by the caller; a repeat with the same id returns the same task.
     pub id: Option<TaskId>,
+    /// The project the task belongs to; it must exist.
     pub project_id: ProjectId,
+    /// Display name, required and non-empty.
+    #[schema(example = "S00001 - Support hours")]
     pub name: String,
     /// Defaults to the project's customer.
     pub customer_id: Option<CustomerId>,
+    /// The sales order the task comes from, if any.
     pub sale_order_id: Option<OrderId>,
     /// Defaults to the project's sale line.
     pub sale_line_id: Option<SaleLineId>,
@@ -71,8 +82,11 @@ pub struct CreateTask {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTask {
+    /// New display name, non-empty; absent keeps it.
     pub name: Option<String>,
+    /// New planned hours, at least 0; absent keeps them.
     pub allocated_hours: Option<Dec2>,
+    /// The customer the task is for; `null` clears it.
     #[serde(default, deserialize_with = "shared::error::patch")]
     #[schema(value_type = Option<CustomerId>)]
     pub customer_id: Option<Option<CustomerId>>,
@@ -87,8 +101,11 @@ pub struct UpdateTask {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct TaskQuery {
+    /// Only tasks of this project.
     pub project_id: Option<ProjectId>,
+    /// Only tasks whose time counts on this sale line.
     pub sale_line_id: Option<SaleLineId>,
+    /// Only tasks of this customer.
     pub customer_id: Option<CustomerId>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<i64>,
@@ -141,7 +158,7 @@ pub async fn list_tasks(
 /// Get a task.
 ///
 /// Roles: admin, sales, accounting, agent, service.
-#[utoipa::path(tag = "tasks", operation_id = "get_task", params(("id" = TaskId, Path)),
+#[utoipa::path(tag = "tasks", operation_id = "get_task", params(("id" = TaskId, Path, description = "The task's id.")),
     responses((status = 200, body = TaskDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/tasks/{id}")]
 pub async fn get_task(ctx: web::Data<Ctx>, caller: Caller, id: web::Path<TaskId>) -> Result<HttpResponse, ApiError> {
@@ -153,7 +170,7 @@ pub async fn get_task(ctx: web::Data<Ctx>, caller: Caller, id: web::Path<TaskId>
 /// Change a task.
 ///
 /// Roles: admin, sales, service.
-#[utoipa::path(tag = "tasks", operation_id = "update_task", params(("id" = TaskId, Path)), request_body = UpdateTask,
+#[utoipa::path(tag = "tasks", operation_id = "update_task", params(("id" = TaskId, Path, description = "The task's id.")), request_body = UpdateTask,
     responses((status = 200, body = TaskDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[patch("/tasks/{id}")]
 pub async fn update_task(

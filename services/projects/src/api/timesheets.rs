@@ -16,16 +16,23 @@ use crate::domain::timesheets::{self, LogTime, Timesheet, TimesheetChanges, Time
 /// Time spent by someone on a project, a task or a ticket.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TimesheetDto {
+    /// The timesheet's id, given by the server.
     pub id: TimesheetId,
+    /// The day the time was spent.
     #[schema(example = "2026-11-29")]
     pub date: NaiveDate,
+    /// Who spent the time (a display name).
     #[schema(example = "Marc Demo")]
     pub employee: String,
+    /// What was done; null when not given.
     pub description: Option<String>,
     /// More than 0, at most 24.
     pub hours: Dec2,
+    /// The project the time is logged on.
     pub project_id: ProjectId,
+    /// The task the time is logged on, if any.
     pub task_id: Option<TaskId>,
+    /// The helpdesk ticket the time was spent on, if any.
     pub ticket_id: Option<TicketId>,
     /// The sale line these hours count on; null when not billable.
     pub sale_line_id: Option<SaleLineId>,
@@ -35,6 +42,8 @@ pub struct TimesheetDto {
     /// helpdesk recorded it for); null for time recorded before tokens were required.
     #[schema(example = "alice")]
     pub created_by: Option<String>,
+    /// When the timesheet was recorded (UTC); set by the server.
+    #[schema(example = "2026-11-29T09:30:00Z")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -63,13 +72,22 @@ impl From<Timesheet> for TimesheetDto {
 #[serde(deny_unknown_fields)]
 pub struct CreateTimesheet {
     /// Default today (UTC).
+    #[schema(example = "2026-11-29")]
     pub date: Option<NaiveDate>,
+    /// Who spent the time (a display name); required.
+    #[schema(example = "Marc Demo")]
     pub employee: String,
+    /// What was done; optional.
     pub description: Option<String>,
+    /// Hours spent: more than 0, at most 24, at most 2 decimals.
     pub hours: Dec2,
+    /// The project; default the task's project (a project or a task is required).
     pub project_id: Option<ProjectId>,
+    /// The task, if any; it must belong to the project when both are given.
     pub task_id: Option<TaskId>,
+    /// The helpdesk ticket the time was spent on, if any.
     pub ticket_id: Option<TicketId>,
+    /// The sale line the hours count on; default the task's, else the project's.
     pub sale_line_id: Option<SaleLineId>,
     /// Services only (403 for any other role): whom the time is recorded for, e.g. helpdesk
     /// passing on the agent who logged ticket time. Default the caller (its token's subject).
@@ -82,19 +100,28 @@ pub struct CreateTimesheet {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTimesheet {
+    /// New day; absent keeps it.
+    #[schema(example = "2026-11-29")]
     pub date: Option<NaiveDate>,
+    /// New employee name; absent keeps it.
     pub employee: Option<String>,
+    /// New description; `null` clears it.
     #[serde(default, deserialize_with = "shared::error::patch")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
+    /// New hours: more than 0, at most 24; absent keeps them.
     pub hours: Option<Dec2>,
+    /// Move to this project; absent keeps it.
     pub project_id: Option<ProjectId>,
+    /// Move to this task; `null` detaches it from its task.
     #[serde(default, deserialize_with = "shared::error::patch")]
     #[schema(value_type = Option<TaskId>)]
     pub task_id: Option<Option<TaskId>>,
+    /// The ticket the time was spent on; `null` clears it.
     #[serde(default, deserialize_with = "shared::error::patch")]
     #[schema(value_type = Option<TicketId>)]
     pub ticket_id: Option<Option<TicketId>>,
+    /// The sale line the hours count on; `null` makes them not billable.
     #[serde(default, deserialize_with = "shared::error::patch")]
     #[schema(value_type = Option<SaleLineId>)]
     pub sale_line_id: Option<Option<SaleLineId>>,
@@ -105,14 +132,21 @@ pub struct UpdateTimesheet {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct TimesheetQuery {
+    /// Only timesheets of this project.
     pub project_id: Option<ProjectId>,
+    /// Only timesheets of this task.
     pub task_id: Option<TaskId>,
+    /// Only timesheets of this helpdesk ticket.
     pub ticket_id: Option<TicketId>,
+    /// Only timesheets counting on this sale line.
     pub sale_line_id: Option<SaleLineId>,
+    /// Only this employee's timesheets (exact name).
     pub employee: Option<String>,
     /// Only timesheets dated on or after this day.
+    #[param(example = "2026-11-01")]
     pub date_from: Option<NaiveDate>,
     /// Only timesheets dated on or before this day.
+    #[param(example = "2026-11-30")]
     pub date_to: Option<NaiveDate>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<i64>,
@@ -176,7 +210,7 @@ pub async fn list_timesheets(
 /// Get a timesheet.
 ///
 /// Roles: admin, sales, accounting, agent, service.
-#[utoipa::path(tag = "timesheets", operation_id = "get_timesheet", params(("id" = TimesheetId, Path)),
+#[utoipa::path(tag = "timesheets", operation_id = "get_timesheet", params(("id" = TimesheetId, Path, description = "The timesheet's id.")),
     responses((status = 200, body = TimesheetDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/timesheets/{id}")]
 pub async fn get_timesheet(
@@ -192,7 +226,7 @@ pub async fn get_timesheet(
 /// Edit or move a timesheet (409 while it is billed on an invoice that is not cancelled).
 ///
 /// Roles: admin, agent, service.
-#[utoipa::path(tag = "timesheets", operation_id = "update_timesheet", params(("id" = TimesheetId, Path)), request_body = UpdateTimesheet,
+#[utoipa::path(tag = "timesheets", operation_id = "update_timesheet", params(("id" = TimesheetId, Path, description = "The timesheet's id.")), request_body = UpdateTimesheet,
     responses((status = 200, body = TimesheetDto), (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[patch("/timesheets/{id}")]
@@ -221,7 +255,7 @@ pub async fn update_timesheet(
 /// Delete a timesheet (409 while it is billed on an invoice that is not cancelled).
 ///
 /// Roles: admin, agent, service.
-#[utoipa::path(tag = "timesheets", operation_id = "delete_timesheet", params(("id" = TimesheetId, Path)),
+#[utoipa::path(tag = "timesheets", operation_id = "delete_timesheet", params(("id" = TimesheetId, Path, description = "The timesheet's id.")),
     responses((status = 204), (status = 409, body = Problem, content_type = "application/problem+json")))]
 #[delete("/timesheets/{id}")]
 pub async fn delete_timesheet(

@@ -10,7 +10,6 @@ pub mod timesheets;
 
 pub use shared::error::{Checks, Error, Result, check_text};
 
-
 /// A period given by its two optional ends must not end before it starts.
 pub fn check_period(from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>) -> Result<()> {
     match (from, to) {

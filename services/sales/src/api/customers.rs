@@ -16,12 +16,16 @@ use crate::domain::customers::{self, Customer, CustomerChanges, NewCustomer, Pre
 /// Someone who buys.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CustomerDto {
+    /// The customer's id, given by the server.
     pub id: CustomerId,
     /// Display name, never empty.
     #[schema(example = "Azure Interior")]
     pub name: String,
+    /// Contact email, as given; null when none.
     #[schema(example = "info@azure.example")]
     pub email: Option<String>,
+    /// When the customer was created (UTC); set by the server.
+    #[schema(example = "2026-11-29T09:30:00Z")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -47,7 +51,9 @@ pub struct CreateCustomer {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateCustomer {
+    /// New display name, non-empty; absent keeps the current one.
     pub name: Option<String>,
+    /// New contact email; `null` clears it, absent keeps it.
     #[serde(default, deserialize_with = "shared::error::patch")]
     #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
@@ -67,9 +73,12 @@ pub struct CustomerQuery {
 /// One confirmed prepaid line of the customer, in hours.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PrepaidLineDto {
+    /// The confirmed prepaid order line.
     pub sale_line_id: SaleLineId,
+    /// Name of the line's order.
     #[schema(example = "S00001")]
     pub order_name: String,
+    /// Name of the product sold on the line.
     #[schema(example = "Support pack")]
     pub product_name: String,
     /// Ordered quantity in hours (a day is 8 hours).
@@ -83,6 +92,7 @@ pub struct PrepaidLineDto {
 /// The prepaid hours a customer has left.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PrepaidHoursDto {
+    /// The customer the hours belong to.
     pub customer_id: CustomerId,
     /// Sum of the lines' remaining hours (an overrun line counts negative).
     pub remaining_hours: Dec2,
@@ -146,7 +156,7 @@ pub async fn list_customers(
 /// Get a customer.
 ///
 /// Roles: admin, sales, accounting, agent, customer (its own only; 404 for another), service.
-#[utoipa::path(tag = "customers", operation_id = "get_customer", params(("id" = CustomerId, Path)),
+#[utoipa::path(tag = "customers", operation_id = "get_customer", params(("id" = CustomerId, Path, description = "The customer's id.")),
     responses((status = 200, body = CustomerDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/customers/{id}")]
 pub async fn get_customer(
@@ -162,7 +172,7 @@ pub async fn get_customer(
 /// Change a customer.
 ///
 /// Roles: admin, sales.
-#[utoipa::path(tag = "customers", operation_id = "update_customer", params(("id" = CustomerId, Path)), request_body = UpdateCustomer,
+#[utoipa::path(tag = "customers", operation_id = "update_customer", params(("id" = CustomerId, Path, description = "The customer's id.")), request_body = UpdateCustomer,
     responses((status = 200, body = CustomerDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[patch("/customers/{id}")]
@@ -181,7 +191,7 @@ pub async fn update_customer(
 /// The hours left on the customer's confirmed prepaid lines.
 ///
 /// Roles: admin, sales, accounting, agent, customer (its own only; 404 for another), service.
-#[utoipa::path(tag = "customers", operation_id = "get_customer_prepaid_hours", params(("id" = CustomerId, Path)),
+#[utoipa::path(tag = "customers", operation_id = "get_customer_prepaid_hours", params(("id" = CustomerId, Path, description = "The customer's id.")),
     responses((status = 200, body = PrepaidHoursDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/customers/{id}/prepaid-hours")]
 pub async fn prepaid_hours(

@@ -17,15 +17,21 @@ use crate::domain::{DeliveredMethod, InvoiceStatus, OrderState, ProductType, Ser
 /// A line of an order: what is sold, and how much of it is delivered and invoiced.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LineDto {
+    /// The line's id, given by the server.
     pub id: SaleLineId,
+    /// The order the line belongs to.
     pub order_id: OrderId,
+    /// The product sold.
     pub product_id: ProductId,
+    /// Text shown on the order and its invoices; default the product's name.
     #[schema(example = "Support pack (hours)")]
     pub description: String,
     /// Ordered quantity, in `uom`.
     #[schema(example = "10.00")]
     pub quantity: Dec2,
+    /// Unit of measure of the quantities of the line.
     pub uom: Uom,
+    /// Price of one `uom`, before discount and tax.
     #[schema(example = "90.00")]
     pub unit_price: Dec2,
     /// Percent.
@@ -38,11 +44,13 @@ pub struct LineDto {
     pub price_subtotal: Dec2,
     /// price_subtotal × tax_rate/100, rounded half up to cents.
     pub price_tax: Dec2,
+    /// price_subtotal + price_tax.
     pub price_total: Dec2,
     /// Delivered quantity in `uom`: logged hours converted once, rounded half up (13 hours
     /// on a `day` line is `"1.63"`), or set by hand on manual lines.
     #[schema(example = "1.63")]
     pub qty_delivered: Dec2,
+    /// Where `qty_delivered` comes from: timesheets, set by hand, or nothing (goods).
     pub qty_delivered_method: DeliveredMethod,
     /// Hours logged on the line (the source of truth of `qty_delivered` for timesheet lines).
     #[schema(example = "13.00")]
@@ -52,9 +60,11 @@ pub struct LineDto {
     /// 0 unless confirmed; ordered − invoiced for prepaid and goods, delivered − invoiced
     /// otherwise; may be negative.
     pub qty_to_invoice: Dec2,
+    /// Whether the line has something to invoice.
     pub invoice_status: InvoiceStatus,
     /// The project of the line's task, or the new project the line created.
     pub project_id: Option<ProjectId>,
+    /// The task (projects service) the line created or is linked to; time logged on it counts on the line.
     pub task_id: Option<TaskId>,
     /// Prepaid lines in a time uom only: ordered hours minus logged hours, exact; may be
     /// negative. Null otherwise.
@@ -64,10 +74,14 @@ pub struct LineDto {
     pub upsell_warning: bool,
     /// The order's customer.
     pub customer_id: CustomerId,
+    /// Name of the line's order.
     #[schema(example = "S00001")]
     pub order_name: String,
+    /// State of the line's order.
     pub order_state: OrderState,
+    /// Type of the product sold.
     pub product_type: ProductType,
+    /// How the service is invoiced; null for goods.
     pub service_policy: Option<ServicePolicy>,
 }
 
@@ -112,7 +126,9 @@ impl From<LineView> for LineDto {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct LineQuery {
+    /// Only lines of this customer's orders.
     pub customer_id: Option<CustomerId>,
+    /// Only lines of this order.
     pub order_id: Option<OrderId>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<i64>,
@@ -154,7 +170,10 @@ pub struct InvoicedTotalDto {
 /// Whether a total was applied, and the version the line holds now.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TotalAppliedDto {
+    /// True when the total was newer than the one held and replaced it.
     pub applied: bool,
+    /// The version the line holds now.
+    #[schema(example = 3)]
     pub version: i64,
 }
 
@@ -185,7 +204,7 @@ pub async fn list_lines(
 /// Get an order line.
 ///
 /// Roles: admin, sales, accounting, agent, customer (its own orders' only; 404 for another), service.
-#[utoipa::path(tag = "order-lines", operation_id = "get_order_line", params(("id" = SaleLineId, Path)),
+#[utoipa::path(tag = "order-lines", operation_id = "get_order_line", params(("id" = SaleLineId, Path, description = "The order line's id.")),
     responses((status = 200, body = LineDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/order-lines/{id}")]
 pub async fn get_line(
@@ -201,7 +220,7 @@ pub async fn get_line(
 /// Set the delivered quantity of a manual line of a confirmed order (409 for other lines).
 ///
 /// Roles: admin, sales.
-#[utoipa::path(tag = "order-lines", operation_id = "update_order_line", params(("id" = SaleLineId, Path)), request_body = UpdateLine,
+#[utoipa::path(tag = "order-lines", operation_id = "update_order_line", params(("id" = SaleLineId, Path, description = "The order line's id.")), request_body = UpdateLine,
     responses((status = 200, body = LineDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -221,7 +240,7 @@ pub async fn update_line(
 /// `version` is newer than the one held.
 ///
 /// Roles: admin, service.
-#[utoipa::path(tag = "order-lines", operation_id = "put_order_line_timesheet_total", params(("id" = SaleLineId, Path)),
+#[utoipa::path(tag = "order-lines", operation_id = "put_order_line_timesheet_total", params(("id" = SaleLineId, Path, description = "The order line's id.")),
     request_body = TimesheetTotalDto,
     responses((status = 200, body = TotalAppliedDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[put("/order-lines/{id}/timesheet-total")]
@@ -240,7 +259,7 @@ pub async fn timesheet_total(
 /// when `version` is newer than the one held.
 ///
 /// Roles: admin, service.
-#[utoipa::path(tag = "order-lines", operation_id = "put_order_line_invoiced_total", params(("id" = SaleLineId, Path)),
+#[utoipa::path(tag = "order-lines", operation_id = "put_order_line_invoiced_total", params(("id" = SaleLineId, Path, description = "The order line's id.")),
     request_body = InvoicedTotalDto,
     responses((status = 200, body = TotalAppliedDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[put("/order-lines/{id}/invoiced-total")]

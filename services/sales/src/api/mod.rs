@@ -1,6 +1,7 @@
 //! Sales' HTTP surface: thin handlers that parse, call one use case and map the answer.
 
 pub mod customers;
+pub mod invoices;
 pub mod lines;
 pub mod orders;
 pub mod products;

@@ -11,6 +11,7 @@ use shared::respond::{created, ok};
 use shared::server::Ctx;
 use utoipa::{IntoParams, ToSchema};
 
+use super::invoices::InvoiceDto;
 use super::lines::LineDto;
 use super::query_choice;
 use crate::domain::billing::{self, Period};
@@ -20,22 +21,33 @@ use crate::domain::{InvoiceStatus, OrderState, Uom};
 /// A sales order (a quotation while `draft`).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderDto {
+    /// The order's id, given by the server.
     pub id: OrderId,
     /// `S00001`, `S00002`, … gap-free per database.
     #[schema(example = "S00001")]
     pub name: String,
+    /// The customer who orders.
     pub customer_id: CustomerId,
+    /// Where the order stands; only `sale` orders are delivered and invoiced.
     pub state: OrderState,
+    /// Summary of the lines' invoice statuses.
     pub invoice_status: InvoiceStatus,
     /// In order.
     pub lines: Vec<LineDto>,
+    /// Sum of the lines' subtotals.
     #[schema(example = "810.00")]
     pub amount_untaxed: Dec2,
+    /// Sum of the lines' taxes.
     #[schema(example = "170.10")]
     pub amount_tax: Dec2,
+    /// amount_untaxed + amount_tax.
     #[schema(example = "980.10")]
     pub amount_total: Dec2,
+    /// When the order was created (UTC); set by the server.
+    #[schema(example = "2026-11-29T09:30:00Z")]
     pub created_at: DateTime<Utc>,
+    /// When the order was confirmed (UTC); null until then.
+    #[schema(example = "2026-11-29T09:30:00Z")]
     pub confirmed_at: Option<DateTime<Utc>>,
 }
 
@@ -63,6 +75,7 @@ impl From<OrderWithLines> for OrderDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateLine {
+    /// The product to sell; it must exist.
     pub product_id: ProductId,
     /// More than 0, in `uom`.
     #[schema(example = "10.00")]
@@ -95,7 +108,9 @@ impl From<CreateLine> for NewLine {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrder {
+    /// The customer who orders; it must exist.
     pub customer_id: CustomerId,
+    /// The order's lines, in order; default none (add lines later).
     #[serde(default)]
     pub lines: Vec<CreateLine>,
 }
@@ -105,10 +120,13 @@ pub struct CreateOrder {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct OrderQuery {
+    /// Only this customer's orders.
     pub customer_id: Option<CustomerId>,
     /// `draft`, `sale` or `cancel`.
+    #[param(example = "sale")]
     pub state: Option<String>,
     /// `no`, `to_invoice`, `invoiced` or `upselling`.
+    #[param(example = "to_invoice")]
     pub invoice_status: Option<String>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<i64>,
@@ -121,8 +139,10 @@ pub struct OrderQuery {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvoiceOrder {
+    /// First day of the period (included); default no lower bound.
     #[schema(example = "2026-11-01")]
     pub timesheets_from: Option<NaiveDate>,
+    /// Last day of the period (included); default no upper bound.
     #[schema(example = "2026-11-30")]
     pub timesheets_to: Option<NaiveDate>,
 }
@@ -173,7 +193,7 @@ pub async fn list_orders(
 /// Get an order with its lines.
 ///
 /// Roles: admin, sales, accounting, agent, customer (its own only; 404 for another), service.
-#[utoipa::path(tag = "orders", operation_id = "get_order", params(("id" = OrderId, Path)),
+#[utoipa::path(tag = "orders", operation_id = "get_order", params(("id" = OrderId, Path, description = "The order's id.")),
     responses((status = 200, body = OrderDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/orders/{id}")]
 pub async fn get_order(ctx: web::Data<Ctx>, caller: Caller, id: web::Path<OrderId>) -> Result<HttpResponse, ApiError> {
@@ -186,7 +206,7 @@ pub async fn get_order(ctx: web::Data<Ctx>, caller: Caller, id: web::Path<OrderI
 /// project at once.
 ///
 /// Roles: admin, sales.
-#[utoipa::path(tag = "orders", operation_id = "add_order_line", params(("id" = OrderId, Path)), request_body = CreateLine,
+#[utoipa::path(tag = "orders", operation_id = "add_order_line", params(("id" = OrderId, Path, description = "The order's id.")), request_body = CreateLine,
     responses((status = 201, body = LineDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -207,7 +227,7 @@ pub async fn add_line(
 /// slow or down).
 ///
 /// Roles: admin, sales.
-#[utoipa::path(tag = "orders", operation_id = "confirm_order", params(("id" = OrderId, Path)),
+#[utoipa::path(tag = "orders", operation_id = "confirm_order", params(("id" = OrderId, Path, description = "The order's id.")),
     responses((status = 200, body = OrderDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "not a draft (`order_not_draft`)", body = Problem, content_type = "application/problem+json")))]
 #[post("/orders/{id}/confirm")]
@@ -223,7 +243,7 @@ pub async fn confirm_order(
 /// Cancel an order; its draft invoices are cancelled, its tasks and projects stay linked.
 ///
 /// Roles: admin, sales.
-#[utoipa::path(tag = "orders", operation_id = "cancel_order", params(("id" = OrderId, Path)),
+#[utoipa::path(tag = "orders", operation_id = "cancel_order", params(("id" = OrderId, Path, description = "The order's id.")),
     responses((status = 200, body = OrderDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "already cancelled, or a posted invoice stands that no credit note reverses", body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json")))]
@@ -241,8 +261,8 @@ pub async fn cancel_order(
 /// something to invoice; answers that invoice, as invoicing does.
 ///
 /// Roles: admin, sales, accounting.
-#[utoipa::path(tag = "orders", operation_id = "create_order_invoice", params(("id" = OrderId, Path)), request_body(content = Option<InvoiceOrder>),
-    responses((status = 201, description = "the invoice, as the invoicing service shows it", body = serde_json::Value),
+#[utoipa::path(tag = "orders", operation_id = "create_order_invoice", params(("id" = OrderId, Path, description = "The order's id.")), request_body(content = Option<InvoiceOrder>),
+    responses((status = 201, description = "the invoice, as the invoicing service shows it", body = InvoiceDto),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "not confirmed, or nothing to invoice", body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json")))]
@@ -255,5 +275,8 @@ pub async fn invoice_order(
 ) -> Result<HttpResponse, ApiError> {
     let period = body.0.map(|b| Period { from: b.timesheets_from, to: b.timesheets_to }).unwrap_or_default();
     let inv = billing::invoice(&ctx, &caller, id.into_inner(), period).await?;
-    Ok(created(inv.location, inv.body))
+    // Read through the documented shape, so the answer is exactly what the document says.
+    let invoice: InvoiceDto = serde_json::from_value(inv.body)
+        .map_err(|e| ApiError::Internal(format!("invoicing answered an invoice sales cannot read: {e}")))?;
+    Ok(created(inv.location, invoice))
 }

@@ -18,7 +18,9 @@ use crate::domain::{ProductType, ServicePolicy, ServiceTracking, Uom, UomCategor
 /// A unit of measure.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UomDto {
+    /// The unit's code, as used in `uom` fields.
     pub code: Uom,
+    /// Its category; units convert into each other only within one.
     pub category: UomCategory,
     /// Hours in one unit, for time units (a working day is 8 hours); null for `unit`.
     #[schema(example = "8.00")]
@@ -28,9 +30,12 @@ pub struct UomDto {
 /// Something to sell.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProductDto {
+    /// The product's id, given by the server.
     pub id: ProductId,
+    /// Display name; the default description of its order lines.
     #[schema(example = "Support pack (hours)")]
     pub name: String,
+    /// `service` or `goods`.
     #[serde(rename = "type")]
     pub product_type: ProductType,
     /// The unit it is sold in.
@@ -51,6 +56,8 @@ pub struct ProductDto {
     /// `upsell_warning` is raised.
     #[schema(example = "100.00")]
     pub upsell_threshold: Dec2,
+    /// When the product was created (UTC); set by the server.
+    #[schema(example = "2026-11-29T09:30:00Z")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -76,6 +83,7 @@ impl From<Product> for ProductDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProduct {
+    /// Display name, required and non-empty.
     #[schema(example = "Support pack (hours)")]
     pub name: String,
     /// `service` or `goods`.
@@ -107,22 +115,31 @@ pub struct CreateProduct {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProduct {
+    /// New display name, non-empty; absent keeps it.
     pub name: Option<String>,
+    /// New type (`service` or `goods`); absent keeps it.
     #[serde(rename = "type")]
     #[schema(value_type = Option<ProductType>)]
     pub product_type: Option<String>,
+    /// New unit of measure; absent keeps it.
     #[schema(value_type = Option<Uom>)]
     pub uom: Option<String>,
+    /// New price of one `uom`, at least 0; absent keeps it.
     pub list_price: Option<Dec2>,
+    /// New tax rate in percent, 0 to 100; absent keeps it.
     pub tax_rate: Option<Dec2>,
+    /// New invoicing policy (services only); `null` clears it, absent keeps it.
     #[serde(default, deserialize_with = "shared::error::patch")]
     #[schema(value_type = Option<ServicePolicy>)]
     pub service_policy: Option<Option<String>>,
+    /// What confirmed lines create in projects; absent keeps it.
     #[schema(value_type = Option<ServiceTracking>)]
     pub service_tracking: Option<String>,
+    /// The project `task_in_project` lines get their tasks in; `null` clears it.
     #[serde(default, deserialize_with = "shared::error::patch")]
     #[schema(value_type = Option<ProjectId>)]
     pub project_id: Option<Option<ProjectId>>,
+    /// New upsell threshold in percent, more than 0; absent keeps it.
     pub upsell_threshold: Option<Dec2>,
 }
 
@@ -134,6 +151,7 @@ pub struct ProductQuery {
     /// `service` or `goods`.
     #[serde(rename = "type")]
     #[param(rename = "type")]
+    #[param(example = "service")]
     pub product_type: Option<String>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<i64>,
@@ -144,6 +162,7 @@ pub struct ProductQuery {
 /// The units of measure.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UomList {
+    /// The units: `unit`, `hour` and `day`.
     pub items: Vec<UomDto>,
     /// Always null: the list is short.
     pub next_cursor: Option<String>,
@@ -213,7 +232,7 @@ pub async fn list_products(
 /// Get a product.
 ///
 /// Roles: admin, sales, accounting, agent, service.
-#[utoipa::path(tag = "products", operation_id = "get_product", params(("id" = ProductId, Path)),
+#[utoipa::path(tag = "products", operation_id = "get_product", params(("id" = ProductId, Path, description = "The product's id.")),
     responses((status = 200, body = ProductDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/products/{id}")]
 pub async fn get_product(
@@ -229,7 +248,7 @@ pub async fn get_product(
 /// Change a product.
 ///
 /// Roles: admin, sales.
-#[utoipa::path(tag = "products", operation_id = "update_product", params(("id" = ProductId, Path)), request_body = UpdateProduct,
+#[utoipa::path(tag = "products", operation_id = "update_product", params(("id" = ProductId, Path, description = "The product's id.")), request_body = UpdateProduct,
     responses((status = 200, body = ProductDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[patch("/products/{id}")]

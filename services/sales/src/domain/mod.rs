@@ -14,7 +14,6 @@ pub mod totals;
 use rust_decimal::Decimal;
 pub use shared::error::{Checks, Error, Result, check_text};
 
-
 /// Declares a closed set of values spelled as snake_case strings on the wire and in the store.
 macro_rules! str_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:tt),+ $(,)? }) => {
