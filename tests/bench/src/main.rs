@@ -81,6 +81,9 @@ struct Cli {
     /// Where the service binaries are (default: the folder of this binary).
     #[arg(long)]
     bin_dir: Option<PathBuf>,
+    /// Most seconds for the bulk of the growth phase (the figure then says how many were logged).
+    #[arg(long, default_value_t = 240)]
+    growth_seconds: u64,
     /// Seconds to wait after start, before seeding (to attach a profiler to the printed pids).
     #[arg(long, default_value_t = 0)]
     pause: u64,
@@ -95,6 +98,7 @@ struct Settings {
     concurrency: Vec<usize>,
     only: Vec<Phase>,
     pause: u64,
+    growth_seconds: u64,
 }
 
 impl Settings {
@@ -125,6 +129,7 @@ async fn run(cli: Cli) -> R {
         concurrency: cli.concurrency.clone(),
         only: cli.only.clone(),
         pause: cli.pause,
+        growth_seconds: cli.growth_seconds,
     };
     let bin_dir = match cli.bin_dir.clone() {
         Some(d) => d,
@@ -641,7 +646,7 @@ async fn growth_phase(api: &Api, u: &Urls, seeded: &Seeded, expected: &Arc<Vec<A
     let first = load::run(1, window, long, make(api.clone(), expected.clone())).await;
     println!("  first {window}:  {}", first.line());
     let bulk_n = s.growth.saturating_sub(2 * window);
-    let bulk = load::run(8, bulk_n, Duration::from_secs(600), make(api.clone(), expected.clone())).await;
+    let bulk = load::run(8, bulk_n, Duration::from_secs(s.growth_seconds), make(api.clone(), expected.clone())).await;
     println!("  bulk:        {}", bulk.line());
     let last = load::run(1, window, long, make(api.clone(), expected.clone())).await;
     println!("  last {window}:   {}", last.line());
