@@ -310,3 +310,37 @@ pub fn insert_if_missing(
     diesel::sql_query(sql).bind::<DbUuid, _>(key).execute(conn)?;
     Ok(())
 }
+
+#[derive(diesel::QueryableByName)]
+struct TotalRow {
+    #[diesel(sql_type = DbDecimal)]
+    total: Dec,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    version: i64,
+}
+
+/// Adds `delta` to a running total keyed by `key` in `table` (columns `key_column`, `value_column`
+/// and `version`), creating it at `delta`, version 1, when missing; returns the new total and
+/// version. One statement, so the row's lock is taken once and held as briefly as possible.
+pub fn add_to_total(
+    conn: &mut DbConn,
+    table: &str,
+    key_column: &str,
+    value_column: &str,
+    key: Uid,
+    delta: rust_decimal::Decimal,
+) -> Result<(rust_decimal::Decimal, i64), StoreError> {
+    use diesel::RunQueryDsl;
+    let (k, d) = match conn {
+        DbConn::Pg(_) => ("$1", "$2"),
+        DbConn::Sqlite(_) => ("?1", "?2"),
+    };
+    let sql = format!(
+        "INSERT INTO {table} ({key_column}, {value_column}, version) VALUES ({k}, {d}, 1) \
+         ON CONFLICT ({key_column}) DO UPDATE SET {value_column} = {table}.{value_column} + excluded.{value_column}, \
+         version = {table}.version + 1 RETURNING {value_column} AS total, version"
+    );
+    let row: TotalRow =
+        diesel::sql_query(sql).bind::<DbUuid, _>(key).bind::<DbDecimal, _>(Dec(delta)).get_result(conn)?;
+    Ok((row.total.0, row.version))
+}
