@@ -232,19 +232,17 @@ impl Outbox {
 
     /// Pending and failing messages, for `/ready` and metrics.
     pub async fn backlog(&self) -> Result<Backlog, StoreError> {
+        use diesel::dsl::{count_star, min};
+        // Aggregates in SQL: during an outage the backlog is large, and `/ready` and `/metrics`
+        // ask for it on every probe and scrape.
         self.db
             .run(|conn| {
-                let pending: Vec<(NaiveDateTime, i32)> = outbox::table
-                    .filter(outbox::delivered_at.is_null())
-                    .select((outbox::created_at, outbox::attempts))
-                    .order(outbox::id.asc())
-                    .load(conn)?;
-                let oldest = pending.first().map(|(at, _)| (now() - *at).num_milliseconds() as f64 / 1000.0);
-                Ok(Backlog {
-                    pending: pending.len() as i64,
-                    oldest_pending_seconds: oldest.unwrap_or(0.0).max(0.0),
-                    failing: pending.iter().filter(|(_, a)| *a > 0).count() as i64,
-                })
+                let pending = outbox::table.filter(outbox::delivered_at.is_null());
+                let (count, oldest): (i64, Option<NaiveDateTime>) =
+                    pending.select((count_star(), min(outbox::created_at))).first(conn)?;
+                let failing: i64 = pending.filter(outbox::attempts.gt(0)).count().get_result(conn)?;
+                let oldest = oldest.map(|at| (now() - at).num_milliseconds() as f64 / 1000.0);
+                Ok(Backlog { pending: count, oldest_pending_seconds: oldest.unwrap_or(0.0).max(0.0), failing })
             })
             .await
     }

@@ -50,27 +50,6 @@ diesel::table! {
     }
 }
 
-diesel::table! {
-    use diesel::sql_types::*;
-    use shared::db::{DbDecimal, DbUuid};
-
-    line_totals (sale_line_id) {
-        sale_line_id -> DbUuid,
-        hours -> DbDecimal,
-        version -> BigInt,
-    }
-}
-
-diesel::table! {
-    use diesel::sql_types::*;
-    use shared::db::{DbDecimal, DbUuid};
-
-    ticket_totals (ticket_id) {
-        ticket_id -> DbUuid,
-        hours -> DbDecimal,
-        version -> BigInt,
-    }
-}
-
 diesel::joinable!(tasks -> projects (project_id));
-diesel::allow_tables_to_appear_in_same_query!(projects, tasks, timesheets, line_totals, ticket_totals);
+// line_totals and ticket_totals are written by one upsert each (`shared::db::add_to_total`).
+diesel::allow_tables_to_appear_in_same_query!(projects, tasks, timesheets);
