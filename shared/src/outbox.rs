@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Service;
-use crate::db::{Db, DbConn, StoreError, Uid, now};
+use crate::db::{Db, DbConn, StoreError, Uid, cached, now};
 use crate::peer::PeerClient;
 use crate::schema::outbox;
 
@@ -35,7 +35,7 @@ pub struct Message {
     pub absolute: bool,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = outbox)]
 pub struct OutboxRow {
     pub id: Uid,
@@ -56,8 +56,36 @@ pub struct OutboxRow {
 
 /// Writes `msg` in the caller's transaction; returns its id.
 pub fn enqueue(conn: &mut DbConn, msg: Message) -> Result<Uid, StoreError> {
+    let row = row_of(msg, now());
+    let id = row.id;
+    cached(diesel::insert_into(outbox::table).values(&row)).execute(conn)?;
+    Ok(id)
+}
+
+/// Writes `msgs` in the caller's transaction, in one statement, in their order.
+pub fn enqueue_all(conn: &mut DbConn, msgs: Vec<Message>) -> Result<(), StoreError> {
     let at = now();
-    let row = OutboxRow {
+    let rows: Vec<OutboxRow> = msgs.into_iter().map(|m| row_of(m, at)).collect();
+    match rows.len() {
+        0 => {}
+        1 => {
+            cached(diesel::insert_into(outbox::table).values(&rows[0])).execute(conn)?;
+        }
+        // Multi-row inserts exist per backend, not for the multi-backend connection.
+        _ => match conn {
+            DbConn::Pg(c) => {
+                cached(diesel::insert_into(outbox::table).values(&rows)).execute(c)?;
+            }
+            DbConn::Sqlite(c) => {
+                diesel::insert_into(outbox::table).values(&rows).execute(c)?;
+            }
+        },
+    }
+    Ok(())
+}
+
+fn row_of(msg: Message, at: NaiveDateTime) -> OutboxRow {
+    OutboxRow {
         id: Uid(uuid::Uuid::now_v7()),
         aggregate: msg.aggregate,
         target: msg.target.name().to_owned(),
@@ -72,10 +100,7 @@ pub fn enqueue(conn: &mut DbConn, msg: Message) -> Result<Uid, StoreError> {
         last_error: None,
         request_id: crate::telemetry::current_request_id(),
         created_at: at,
-    };
-    let id = row.id;
-    diesel::insert_into(outbox::table).values(&row).execute(conn)?;
-    Ok(id)
+    }
 }
 
 /// What the service does with a delivered message's answer, in the transaction that marks it
@@ -103,12 +128,6 @@ pub struct Outbox {
     on_delivered: OnDelivered,
     /// The `service` label of this outbox's metrics.
     service: &'static str,
-}
-
-#[derive(diesel::QueryableByName)]
-struct IdRow {
-    #[diesel(sql_type = crate::db::DbUuid)]
-    id: Uid,
 }
 
 impl Outbox {
@@ -165,9 +184,9 @@ impl Outbox {
         }
     }
 
-    /// Claims due messages, sends them, records the outcome; returns how many it sent.
+    /// Claims due messages, sends them, records the outcomes; returns how many it sent.
     pub async fn pass(&self) -> Result<usize, StoreError> {
-        let claimed = self.db.write(claim).await?;
+        let claimed = self.db.write_statement(claim).await?;
         if claimed.is_empty() {
             return Ok(0);
         }
@@ -176,47 +195,57 @@ impl Outbox {
             by_aggregate.entry(row.aggregate.clone()).or_default().push(row);
         }
         let sends = by_aggregate.into_values().map(|rows| self.deliver_aggregate(rows));
-        let sent = futures_util::future::join_all(sends).await;
-        Ok(sent.into_iter().sum())
+        let outcomes = futures_util::future::join_all(sends).await;
+        let sent = outcomes.iter().map(|o| o.delivered.len()).sum();
+        self.record(outcomes).await;
+        Ok(sent)
+    }
+
+    /// Records a pass's outcomes in one transaction; if that fails (a hook's error, say), each
+    /// aggregate's on its own, so one bad outcome does not hold back the others.
+    async fn record(&self, outcomes: Vec<Outcome>) {
+        let hook = self.on_delivered.clone();
+        let all = outcomes.clone();
+        let together = self.db.write(move |conn| all.iter().try_for_each(|o| o.record(conn, &hook))).await;
+        if together.is_ok() {
+            return;
+        }
+        for outcome in outcomes {
+            let hook = self.on_delivered.clone();
+            if let Err(e) = self.db.write(move |conn| outcome.record(conn, &hook)).await {
+                tracing::warn!(error = %e, "could not record an outbox delivery; its messages will be sent again");
+            }
+        }
     }
 
     /// Sends one aggregate's messages in order; an absolute message stands for the older ones.
-    async fn deliver_aggregate(&self, mut rows: Vec<OutboxRow>) -> usize {
+    async fn deliver_aggregate(&self, mut rows: Vec<OutboxRow>) -> Outcome {
         rows.sort_by_key(|r| r.id);
         if rows.iter().all(|r| r.absolute) {
             rows.drain(..rows.len() - 1);
         }
-        let mut sent = 0;
+        let mut outcome = Outcome::default();
         let mut rest = rows.into_iter();
         for row in rest.by_ref() {
             match self.send(&row).await {
                 Ok(answer) => {
-                    sent += 1;
                     metrics::counter!("outbox_deliveries_total", "service" => self.service, "target" => row.target.clone())
                         .increment(1);
-                    let hook = self.on_delivered.clone();
-                    let done = self.db.write(move |conn| mark_delivered(conn, &row, &answer, &hook)).await;
-                    if let Err(e) = done {
-                        tracing::warn!(error = %e, "could not record a delivered message; it will be sent again");
-                    }
+                    outcome.delivered.push((row, answer));
                 }
                 Err(error) => {
                     metrics::counter!("outbox_delivery_failures_total", "service" => self.service, "target" => row.target.clone())
                         .increment(1);
-                    let id = row.id;
                     let attempts = row.attempts + 1;
-                    tracing::warn!(message = %id.0, target = %row.target, attempts, error = %error, "outbox delivery failed");
-                    let _ = self.db.write(move |conn| mark_failed(conn, id, attempts, &error)).await;
+                    tracing::warn!(message = %row.id.0, target = %row.target, attempts, error = %error, "outbox delivery failed");
+                    outcome.failed = Some((row.id, attempts, error));
                     break;
                 }
             }
         }
         // Messages after a failure wait for it, so the aggregate's order holds.
-        let later: Vec<Uid> = rest.map(|r| r.id).collect();
-        if !later.is_empty() {
-            let _ = self.db.write(move |conn| release(conn, &later)).await;
-        }
-        sent
+        outcome.released = rest.map(|r| r.id).collect();
+        outcome
     }
 
     async fn send(&self, row: &OutboxRow) -> Result<serde_json::Value, String> {
@@ -248,6 +277,32 @@ impl Outbox {
     }
 }
 
+/// What sending one aggregate's claimed messages came to.
+#[derive(Clone, Default)]
+struct Outcome {
+    delivered: Vec<(OutboxRow, serde_json::Value)>,
+    /// The message that failed: id, attempts so far, error.
+    failed: Option<(Uid, i32, String)>,
+    /// Claimed messages not sent because an older one failed.
+    released: Vec<Uid>,
+}
+
+impl Outcome {
+    fn record(&self, conn: &mut DbConn, hook: &OnDelivered) -> Result<(), StoreError> {
+        for (row, answer) in &self.delivered {
+            mark_delivered(conn, row, answer, hook)?;
+        }
+        if let Some((id, attempts, error)) = &self.failed {
+            mark_failed(conn, *id, *attempts, error)?;
+        }
+        if !self.released.is_empty() {
+            release(conn, &self.released)?;
+        }
+        Ok(())
+    }
+}
+
+/// Leases due messages, in one statement, and returns them.
 fn claim(conn: &mut DbConn) -> Result<Vec<OutboxRow>, StoreError> {
     let at = now();
     // A message waits for every older undelivered one of its aggregate (one failing in backoff
@@ -267,46 +322,47 @@ fn claim(conn: &mut DbConn) -> Result<Vec<OutboxRow>, StoreError> {
             .replace("$1", "?1")
             .replace("$2", "?2"),
     };
-    let ids: Vec<Uid> = diesel::sql_query(sql)
-        .bind::<Timestamp, _>(at)
-        .bind::<diesel::sql_types::BigInt, _>(BATCH)
-        .load::<IdRow>(conn)?
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
     let lease = at + chrono::Duration::from_std(LEASE).unwrap_or_default();
-    diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
-        .set(outbox::locked_until.eq(Some(lease)))
-        .execute(conn)?;
-    Ok(outbox::table.filter(outbox::id.eq_any(&ids)).select(OutboxRow::as_select()).load(conn)?)
+    let sql = format!("UPDATE outbox SET locked_until = {} WHERE id IN ({sql}) RETURNING *", lease_param(conn));
+    Ok(cached(
+        diesel::sql_query(sql)
+            .bind::<Timestamp, _>(at)
+            .bind::<diesel::sql_types::BigInt, _>(BATCH)
+            .bind::<Timestamp, _>(lease),
+    )
+    .load::<OutboxRow>(conn)?)
 }
 
+fn lease_param(conn: &DbConn) -> &'static str {
+    match conn {
+        DbConn::Pg(_) => "$3",
+        DbConn::Sqlite(_) => "?3",
+    }
+}
+
+/// Marks `row` delivered and, when it states an absolute value, every older undelivered
+/// absolute message of its aggregate with it (they are superseded), in one statement.
 fn mark_delivered(
     conn: &mut DbConn,
     row: &OutboxRow,
     answer: &serde_json::Value,
     hook: &OnDelivered,
 ) -> Result<(), StoreError> {
-    let at = Some(now());
-    let superseded = outbox::table
-        .filter(outbox::aggregate.eq(&row.aggregate))
-        .filter(outbox::delivered_at.is_null())
-        .filter(outbox::absolute.eq(true));
+    let done = (
+        outbox::delivered_at.eq(Some(now())),
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+        outbox::last_error.eq(None::<String>),
+    );
     if row.absolute {
-        diesel::update(superseded.filter(outbox::id.le(row.id)))
-            .set((outbox::delivered_at.eq(at), outbox::locked_until.eq(None::<NaiveDateTime>)))
-            .execute(conn)?;
+        let superseded = outbox::aggregate
+            .eq(&row.aggregate)
+            .and(outbox::delivered_at.is_null())
+            .and(outbox::absolute.eq(true))
+            .and(outbox::id.lt(row.id));
+        cached(diesel::update(outbox::table.filter(outbox::id.eq(row.id).or(superseded))).set(done)).execute(conn)?;
+    } else {
+        cached(diesel::update(outbox::table.find(row.id)).set(done)).execute(conn)?;
     }
-    diesel::update(outbox::table.find(row.id))
-        .set((
-            outbox::delivered_at.eq(at),
-            outbox::locked_until.eq(None::<NaiveDateTime>),
-            outbox::last_error.eq(None::<String>),
-        ))
-        .execute(conn)?;
     hook(conn, row, answer)
 }
 

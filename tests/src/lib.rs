@@ -330,12 +330,13 @@ pub fn binary(name: &str) -> R<std::path::PathBuf> {
     let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
     if !path.exists() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let bins = ["sales", "invoicing", "projects", "helpdesk"].map(|b| format!("--bin={b}"));
-        let status = std::process::Command::new(&cargo).arg("build").args(bins).status();
+        // Packages named, so that it works from any folder of the workspace.
+        let bins = ["sales", "invoicing", "projects", "helpdesk"].map(|b| format!("--package={b}"));
+        let status = std::process::Command::new(&cargo).args(["build", "--bins"]).args(bins).status();
         if !status.as_ref().is_ok_and(|s| s.success()) || !path.exists() {
             return Err(format!(
                 "the binary {} is missing and `{cargo} build` could not make it ({status:?}); run \
-                 `cargo build --workspace --bins` (./scripts/test.sh does) before these tests",
+                 `cargo build --workspace --bins` before these tests",
                 path.display()
             )
             .into());

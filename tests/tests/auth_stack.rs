@@ -19,7 +19,7 @@ fn stack_binary() -> R<std::path::PathBuf> {
     let path = dir.join(format!("stack{}", std::env::consts::EXE_SUFFIX));
     if !path.exists() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo).args(["build", "--bin", "stack"]).status()?;
+        let status = Command::new(cargo).args(["build", "-p", "stack", "--bin", "stack"]).status()?;
         if !status.success() || !path.exists() {
             return Err(format!("could not build {}", path.display()).into());
         }

@@ -6,7 +6,7 @@
 pub mod types;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::Connection;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -90,11 +90,21 @@ pub struct Manager {
 #[error("{0}")]
 pub struct ConnectError(String);
 
-impl ManageConnection for Manager {
-    type Connection = DbConn;
-    type Error = ConnectError;
+/// A pooled connection, and when it last did its work without error. A checkout pings only a
+/// connection that has been idle a while or failed last time: a ping on every checkout (r2d2's
+/// default) was a round trip for every transaction, about one statement in six on the
+/// time-logging path (BENCHMARKS.md).
+pub struct Pooled {
+    conn: DbConn,
+    fine_at: Option<Instant>,
+    broken: bool,
+}
 
-    fn connect(&self) -> Result<DbConn, ConnectError> {
+/// How long a connection that just worked is trusted without a ping.
+const TRUSTED_FOR: Duration = Duration::from_secs(1);
+
+impl Manager {
+    fn open(&self) -> Result<DbConn, ConnectError> {
         match Backend::of(&self.url) {
             Backend::Postgres => {
                 PgConnection::establish(&self.url).map(DbConn::Pg).map_err(|e| ConnectError(e.to_string()))
@@ -112,18 +122,56 @@ impl ManageConnection for Manager {
             }
         }
     }
+}
 
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), ConnectError> {
-        conn.batch_execute("SELECT 1").map_err(|e| ConnectError(e.to_string()))
+/// A connection left inside a transaction (a panic mid-use-case) is never reused.
+fn left_in_transaction(conn: &mut DbConn) -> bool {
+    <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .map(|d| d.is_some())
+        .unwrap_or(true)
+}
+
+impl ManageConnection for Manager {
+    type Connection = Pooled;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<Pooled, ConnectError> {
+        Ok(Pooled { conn: self.open()?, fine_at: Some(Instant::now()), broken: false })
     }
 
-    fn has_broken(&self, conn: &mut DbConn) -> bool {
-        // A connection left inside a transaction (a panic mid-use-case) is never reused.
-        <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
-            .transaction_depth()
-            .map(|d| d.is_some())
-            .unwrap_or(true)
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), ConnectError> {
+        pooled.conn.batch_execute("SELECT 1").map_err(|e| ConnectError(e.to_string()))
     }
+
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        pooled.broken || left_in_transaction(&mut pooled.conn)
+    }
+}
+
+/// A connection from the pool that answers: one that worked within `TRUSTED_FOR` is taken as
+/// it is, any other is pinged first and, when the ping fails, dropped for another.
+fn checkout(pool: &r2d2::Pool<Manager>) -> Result<r2d2::PooledConnection<Manager>, StoreError> {
+    for _ in 0..pool.max_size() {
+        let mut pooled = pool.get()?;
+        if pooled.fine_at.is_some_and(|at| at.elapsed() < TRUSTED_FOR) {
+            return Ok(pooled);
+        }
+        if pooled.conn.batch_execute("SELECT 1").is_ok() {
+            pooled.fine_at = Some(Instant::now());
+            return Ok(pooled);
+        }
+        pooled.broken = true;
+    }
+    Ok(pool.get()?)
+}
+
+/// Runs `f` on a pooled connection and notes whether it worked: after an error (which may have
+/// been the connection's) the next checkout pings it.
+fn use_pooled<T, E>(pooled: &mut Pooled, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E> {
+    let out = f(&mut pooled.conn);
+    pooled.fine_at = out.is_ok().then(Instant::now);
+    out
 }
 
 /// Migrations of one service, one set per backend, kept in lockstep.
@@ -168,6 +216,7 @@ impl Db {
             .max_size(size)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(5))
+            .test_on_check_out(false)
             .build(manager.clone())
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let writer = (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(None)));
@@ -182,7 +231,8 @@ impl Db {
 
     /// Runs every pending migration; returns how many ran.
     pub fn migrate(&self, migrations: Migrations) -> Result<usize, StoreError> {
-        let mut conn = self.pool.get()?;
+        let mut pooled = checkout(&self.pool)?;
+        let conn = &mut pooled.conn;
         let set = match self.backend {
             Backend::Postgres => (migrations.postgres)(),
             Backend::Sqlite => (migrations.sqlite)(),
@@ -201,8 +251,8 @@ impl Db {
         let request_id = crate::telemetry::current_request_id();
         tokio::task::spawn_blocking(move || {
             crate::telemetry::in_blocking(request_id, || {
-                let mut conn = pool.get().map_err(StoreError::from)?;
-                f(&mut conn)
+                let mut pooled = checkout(&pool).map_err(E::from)?;
+                use_pooled(&mut pooled, f)
             })
         })
         .await
@@ -228,10 +278,10 @@ impl Db {
             crate::telemetry::in_blocking(request_id, || {
                 let mut conn = match turn.take() {
                     Some(c) => c,
-                    None => manager.connect().map_err(|e| E::from(StoreError::Unavailable(e.to_string())))?,
+                    None => manager.open().map_err(|e| E::from(StoreError::Unavailable(e.to_string())))?,
                 };
                 let out = transaction(&mut conn, f);
-                if !manager.has_broken(&mut conn) {
+                if !left_in_transaction(&mut conn) {
                     *turn = Some(conn);
                 }
                 out
@@ -239,6 +289,22 @@ impl Db {
         })
         .await
         .map_err(|e| E::from(StoreError::Other(format!("store task failed: {e}"))))?
+    }
+
+    /// Runs `f`, a write made of one statement (atomic by itself), as a write: on PostgreSQL
+    /// without `BEGIN` and `COMMIT`, two round trips fewer; on SQLite in the writer's turn.
+    pub async fn write_statement<T, E>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        match self.writer {
+            Some(_) => self.write(f).await,
+            None => self.run(f).await,
+        }
     }
 
     /// True while the database answers.
@@ -271,6 +337,44 @@ where
         }
     }
 }
+
+/// A statement that the connection keeps prepared, keyed by its SQL text. Diesel prepares
+/// every `INSERT`, `UPDATE` and `sql_query` afresh on each run (they may render differently
+/// from run to run); keyed by the text they render, they are safe to keep. On the time-logging
+/// path this spares PostgreSQL a parse and a plan for most statements (BENCHMARKS.md).
+#[derive(Debug, Clone, Copy)]
+pub struct Cached<Q>(pub Q);
+
+/// Keeps `query` prepared on the connection (see [`Cached`]).
+pub fn cached<Q>(query: Q) -> Cached<Q> {
+    Cached(query)
+}
+
+impl<Q, DB> diesel::query_builder::QueryFragment<DB> for Cached<Q>
+where
+    DB: diesel::backend::Backend,
+    Q: diesel::query_builder::QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, pass: diesel::query_builder::AstPass<'_, 'b, DB>) -> diesel::QueryResult<()> {
+        self.0.walk_ast(pass)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _backend: &DB) -> diesel::QueryResult<bool> {
+        Ok(true)
+    }
+}
+
+impl<Q> diesel::query_builder::QueryId for Cached<Q> {
+    type QueryId = ();
+    // No static id: the cache keys the statement by its SQL text and bind types.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Cached<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q, C> diesel::RunQueryDsl<C> for Cached<Q> {}
 
 /// Now, in UTC, as stored in timestamp columns: to the microsecond, which is what PostgreSQL
 /// keeps, so that an answer and a later read of the same record agree.
@@ -341,6 +445,6 @@ pub fn add_to_total(
          version = {table}.version + 1 RETURNING {value_column} AS total, version"
     );
     let row: TotalRow =
-        diesel::sql_query(sql).bind::<DbUuid, _>(key).bind::<DbDecimal, _>(Dec(delta)).get_result(conn)?;
+        cached(diesel::sql_query(sql).bind::<DbUuid, _>(key).bind::<DbDecimal, _>(Dec(delta))).get_result(conn)?;
     Ok((row.total.0, row.version))
 }

@@ -374,6 +374,17 @@ pub async fn load(ctx: &Ctx, id: TicketId) -> Result<Ticket> {
     ctx.db.run(move |c| find(c, id)).await
 }
 
+/// A ticket and its team, with one trip to the store.
+pub async fn load_with_team(ctx: &Ctx, id: TicketId) -> Result<(Ticket, super::teams::Team)> {
+    ctx.db
+        .run(move |c| {
+            let ticket = find(c, id)?;
+            let team = super::teams::find(c, ticket.team_id)?;
+            Ok((ticket, team))
+        })
+        .await
+}
+
 /// A ticket with its line's remaining hours; 503 when sales cannot say. A `customer` caller
 /// sees only its own (404 for any other).
 pub async fn get(ctx: &Ctx, caller: &Caller, id: TicketId) -> Result<Shown> {

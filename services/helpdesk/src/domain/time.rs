@@ -13,7 +13,7 @@ use shared::page::PageRequest;
 use shared::server::Ctx;
 use uuid::Uuid;
 
-use super::{Checks, Error, Result, check_description, check_text, peer_rejection, teams, tickets};
+use super::{Checks, Error, Result, check_description, check_text, peer_rejection, tickets};
 use crate::peers;
 
 /// Most hours one entry may hold: one day (as projects holds too).
@@ -51,8 +51,7 @@ pub async fn log(
     caller_key: Option<&str>,
 ) -> Result<serde_json::Value> {
     super::access::may_work_tickets(caller)?;
-    let ticket = tickets::load(ctx, id).await?;
-    let team = teams::load(ctx, ticket.team_id).await?;
+    let (ticket, team) = tickets::load_with_team(ctx, id).await?;
     if !team.use_timesheets {
         return Err(Error::conflict(
             "timesheets_disabled",

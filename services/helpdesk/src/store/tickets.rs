@@ -98,9 +98,11 @@ pub fn update(conn: &mut DbConn, t: &Ticket) -> Result<()> {
 /// Stores a ticket's total hours if `version` is newer than the one held, in one conditional
 /// update; returns whether it was applied.
 pub fn apply_total(conn: &mut DbConn, id: TicketId, hours: Decimal, version: i64) -> Result<bool> {
-    let changed = diesel::update(tickets::table.find(Uid::from(id)).filter(tickets::hours_version.lt(version)))
-        .set((tickets::hours_spent.eq(Dec(hours)), tickets::hours_version.eq(version)))
-        .execute(conn)?;
+    let changed = shared::db::cached(
+        diesel::update(tickets::table.find(Uid::from(id)).filter(tickets::hours_version.lt(version)))
+            .set((tickets::hours_spent.eq(Dec(hours)), tickets::hours_version.eq(version))),
+    )
+    .execute(conn)?;
     Ok(changed > 0)
 }
 

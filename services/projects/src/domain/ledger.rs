@@ -41,37 +41,44 @@ impl Deltas {
     /// Applies the deltas and announces every sale line and ticket total that changed. A
     /// line whose delta nets to zero (an edit that changed nothing it counts) sends nothing.
     pub fn apply(self, conn: &mut DbConn) -> Result<()> {
-        for (task, delta) in self.tasks.into_iter().filter(|(_, d)| !d.is_zero()) {
-            store::tasks::add_effective_hours(conn, task, delta)?;
-        }
+        let mut messages = Vec::new();
         for (line, delta) in self.lines.into_iter().filter(|(_, d)| !d.is_zero()) {
             let (hours, version) = store::totals::add_line_hours(conn, line, delta)?;
-            outbox::enqueue(
-                conn,
-                Message {
-                    aggregate: sale_line_aggregate(line.0),
-                    target: Service::Sales,
-                    method: "PUT",
-                    path: line_timesheet_total_path(line.0),
-                    body: serde_json::to_value(TimesheetTotal { hours: hours.into(), version }).unwrap_or_default(),
-                    absolute: true,
-                },
-            )?;
+            messages.push(total_message(
+                sale_line_aggregate(line.0),
+                Service::Sales,
+                line_timesheet_total_path(line.0),
+                hours,
+                version,
+            ));
         }
         for (ticket, delta) in self.tickets.into_iter().filter(|(_, d)| !d.is_zero()) {
             let (hours, version) = store::totals::add_ticket_hours(conn, ticket, delta)?;
-            outbox::enqueue(
-                conn,
-                Message {
-                    aggregate: format!("ticket:{ticket}"),
-                    target: Service::Helpdesk,
-                    method: "PUT",
-                    path: ticket_timesheet_total_path(ticket.0),
-                    body: serde_json::to_value(TimesheetTotal { hours: hours.into(), version }).unwrap_or_default(),
-                    absolute: true,
-                },
-            )?;
+            messages.push(total_message(
+                format!("ticket:{ticket}"),
+                Service::Helpdesk,
+                ticket_timesheet_total_path(ticket.0),
+                hours,
+                version,
+            ));
         }
+        for (task, delta) in self.tasks.into_iter().filter(|(_, d)| !d.is_zero()) {
+            store::tasks::add_effective_hours(conn, task, delta)?;
+        }
+        // One statement for all of them: every round trip here is made under the totals' row locks.
+        outbox::enqueue_all(conn, messages)?;
         Ok(())
+    }
+}
+
+/// A total announced as an absolute value with its version: the newest one wins.
+fn total_message(aggregate: String, target: Service, path: String, hours: Decimal, version: i64) -> Message {
+    Message {
+        aggregate,
+        target,
+        method: "PUT",
+        path,
+        body: serde_json::to_value(TimesheetTotal { hours: hours.into(), version }).unwrap_or_default(),
+        absolute: true,
     }
 }

@@ -92,22 +92,26 @@ fn place(
     task_id: Option<TaskId>,
     sale_line_id: Option<Option<SaleLineId>>,
 ) -> Result<(ProjectId, Option<SaleLineId>)> {
-    let task = match task_id {
-        Some(t) => Some(store::tasks::find(conn, t)?.ok_or_else(|| Error::unknown("task_id", "task", t.0))?),
-        None => None,
-    };
-    let project_id = match (project_id, &task) {
-        (Some(p), Some(t)) if p != t.project_id => {
-            return Err(Error::invalid("project_id", format!("task {} belongs to project {}", t.id, t.project_id)));
+    let (task, project) = match task_id {
+        Some(t) => {
+            let (task, project) =
+                store::tasks::find_with_project(conn, t)?.ok_or_else(|| Error::unknown("task_id", "task", t.0))?;
+            if project_id.is_some_and(|p| p != task.project_id) {
+                return Err(Error::invalid(
+                    "project_id",
+                    format!("task {} belongs to project {}", task.id, task.project_id),
+                ));
+            }
+            (Some(task), project)
         }
-        (_, Some(t)) => t.project_id,
-        (Some(p), None) => p,
-        (None, None) => {
-            return Err(Error::invalid("project_id", "a timesheet needs a project_id or a task_id"));
+        None => {
+            let Some(p) = project_id else {
+                return Err(Error::invalid("project_id", "a timesheet needs a project_id or a task_id"));
+            };
+            (None, store::projects::find(conn, p)?.ok_or_else(|| Error::unknown("project_id", "project", p.0))?)
         }
     };
-    let project = store::projects::find(conn, project_id)?
-        .ok_or_else(|| Error::unknown("project_id", "project", project_id.0))?;
+    let project_id = project.id;
     if !project.allow_timesheets {
         return Err(Error::invalid("project_id", "this project does not allow timesheets"));
     }

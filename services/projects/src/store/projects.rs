@@ -10,7 +10,7 @@ use crate::domain::projects::{Project, ProjectFilter};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = projects, treat_none_as_null = true)]
-struct Row {
+pub(super) struct Row {
     id: Uid,
     name: String,
     customer_id: Option<Uid>,

@@ -1,12 +1,13 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use rust_decimal::Decimal;
-use shared::db::{DbConn, Dec, Uid, plus};
+use shared::db::{DbConn, Dec, Uid, cached, plus};
 use shared::ids::TaskId;
 use shared::page::PageRequest;
 
 use super::Result;
-use super::schema::tasks;
+use super::schema::{projects, tasks};
+use crate::domain::projects::Project;
 use crate::domain::tasks::{Task, TaskFilter};
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -69,15 +70,28 @@ pub fn update(conn: &mut DbConn, t: &Task) -> Result<()> {
 }
 
 pub fn add_effective_hours(conn: &mut DbConn, id: TaskId, delta: Decimal) -> Result<()> {
-    diesel::update(tasks::table.find(Uid::from(id)))
-        .set(tasks::effective_hours.eq(plus(tasks::effective_hours, delta)))
-        .execute(conn)?;
+    cached(
+        diesel::update(tasks::table.find(Uid::from(id)))
+            .set(tasks::effective_hours.eq(plus(tasks::effective_hours, delta))),
+    )
+    .execute(conn)?;
     Ok(())
 }
 
 pub fn find(conn: &mut DbConn, id: TaskId) -> Result<Option<Task>> {
     let row = tasks::table.find(Uid::from(id)).select(Row::as_select()).first(conn).optional()?;
     Ok(row.map(Into::into))
+}
+
+/// A task and its project, in one query.
+pub fn find_with_project(conn: &mut DbConn, id: TaskId) -> Result<Option<(Task, Project)>> {
+    let row = tasks::table
+        .inner_join(projects::table)
+        .filter(tasks::id.eq(Uid::from(id)))
+        .select((Row::as_select(), super::projects::Row::as_select()))
+        .first::<(Row, super::projects::Row)>(conn)
+        .optional()?;
+    Ok(row.map(|(t, p)| (t.into(), p.into())))
 }
 
 pub fn list(conn: &mut DbConn, f: &TaskFilter, page: PageRequest) -> Result<Vec<Task>> {

@@ -67,7 +67,7 @@ impl From<&Timesheet> for Row {
 }
 
 pub fn insert(conn: &mut DbConn, t: &Timesheet) -> Result<()> {
-    diesel::insert_into(timesheets::table).values(Row::from(t)).execute(conn)?;
+    shared::db::cached(diesel::insert_into(timesheets::table).values(Row::from(t))).execute(conn)?;
     Ok(())
 }
 

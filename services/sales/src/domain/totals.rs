@@ -29,12 +29,11 @@ fn check(field: &str, value: Decimal, version: i64) -> Result<()> {
 }
 
 fn apply(conn: &mut DbConn, line: SaleLineId, total: Total, value: Decimal, version: i64) -> Result<Applied> {
-    let order = store::lines::order_of(conn, line)?.ok_or_else(|| Error::not_found("order line", line))?;
     // The order's lock first, as everywhere, so concurrent totals of its lines serialize on
     // the order and its status is computed from committed lines.
-    store::orders::lock(conn, order)?;
+    let order = store::orders::lock_of_line(conn, line)?.ok_or_else(|| Error::not_found("order line", line))?;
     let applied = store::lines::apply_total(conn, line, total, value, version)?;
-    let held = store::lines::version(conn, line, total)?;
+    let held = if applied { version } else { store::lines::version(conn, line, total)? };
     if applied {
         super::orders::refresh_status(conn, order)?;
     }

@@ -2,7 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use rust_decimal::Decimal;
 use shared::contracts::sale_line_aggregate;
-use shared::db::{DbConn, Dec, Uid};
+use shared::db::{DbConn, Dec, Uid, cached};
 use shared::ids::{CustomerId, OrderId, ProjectId, SaleLineId, TaskId};
 use shared::page::PageRequest;
 use shared::schema::outbox;
@@ -131,11 +131,6 @@ pub fn find(conn: &mut DbConn, id: SaleLineId) -> Result<Option<Line>> {
     row.map(Line::try_from).transpose()
 }
 
-pub fn order_of(conn: &mut DbConn, id: SaleLineId) -> Result<Option<OrderId>> {
-    let order: Option<Uid> = l::table.find(Uid::from(id)).select(l::order_id).first(conn).optional()?;
-    Ok(order.map(Into::into))
-}
-
 pub fn of_order(conn: &mut DbConn, order: OrderId) -> Result<Vec<Line>> {
     lines(l::table.filter(l::order_id.eq(Uid::from(order))).order(l::seq.asc()).select(Row::as_select()).load(conn)?)
 }
@@ -256,12 +251,16 @@ pub enum Total {
 pub fn apply_total(conn: &mut DbConn, id: SaleLineId, total: Total, value: Decimal, version: i64) -> Result<bool> {
     let key = Uid::from(id);
     let n = match total {
-        Total::Delivered => diesel::update(l::table.find(key).filter(l::delivered_version.lt(version)))
-            .set((l::delivered_hours.eq(Dec(value)), l::delivered_version.eq(version)))
-            .execute(conn)?,
-        Total::Invoiced => diesel::update(l::table.find(key).filter(l::invoiced_version.lt(version)))
-            .set((l::invoiced_qty.eq(Dec(value)), l::invoiced_version.eq(version)))
-            .execute(conn)?,
+        Total::Delivered => cached(
+            diesel::update(l::table.find(key).filter(l::delivered_version.lt(version)))
+                .set((l::delivered_hours.eq(Dec(value)), l::delivered_version.eq(version))),
+        )
+        .execute(conn)?,
+        Total::Invoiced => cached(
+            diesel::update(l::table.find(key).filter(l::invoiced_version.lt(version)))
+                .set((l::invoiced_qty.eq(Dec(value)), l::invoiced_version.eq(version))),
+        )
+        .execute(conn)?,
     };
     Ok(n > 0)
 }

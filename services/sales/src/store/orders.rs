@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
 use shared::db::{DbConn, Dec, Uid};
-use shared::ids::{OrderId, ProjectId};
+use shared::ids::{OrderId, ProjectId, SaleLineId};
 use shared::page::PageRequest;
 
 use super::schema::{orders, sequences};
@@ -80,6 +80,20 @@ pub fn insert(conn: &mut DbConn, o: &Order) -> Result<()> {
 pub fn lock(conn: &mut DbConn, id: OrderId) -> Result<()> {
     diesel::update(orders::table.find(Uid::from(id))).set(orders::id.eq(orders::id)).execute(conn)?;
     Ok(())
+}
+
+/// Locks the order of a line, in one statement; none when the line does not exist.
+pub fn lock_of_line(conn: &mut DbConn, line: SaleLineId) -> Result<Option<OrderId>> {
+    use super::schema::order_lines as l;
+    let of_line = l::table.filter(l::id.eq(Uid::from(line))).select(l::order_id);
+    let order: Option<Uid> = shared::db::cached(
+        diesel::update(orders::table.filter(orders::id.eq_any(of_line)))
+            .set(orders::id.eq(orders::id))
+            .returning(orders::id),
+    )
+    .get_result(conn)
+    .optional()?;
+    Ok(order.map(Into::into))
 }
 
 pub fn find(conn: &mut DbConn, id: OrderId) -> Result<Option<Order>> {
