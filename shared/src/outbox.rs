@@ -57,9 +57,7 @@ pub struct OutboxRow {
 /// Writes `msg` in the caller's transaction; returns its id.
 pub fn enqueue(conn: &mut DbConn, msg: Message) -> Result<Uid, StoreError> {
     let row = row_of(msg, now());
-    let id = row.id;
-    cached(diesel::insert_into(outbox::table).values(&row)).execute(conn)?;
-    Ok(id)
+    Ok(cached(diesel::insert_into(outbox::table).values(&row).returning(outbox::id)).get_result(conn)?)
 }
 
 /// Writes `msgs` in the caller's transaction, in one statement, in their order.
@@ -69,12 +67,14 @@ pub fn enqueue_all(conn: &mut DbConn, msgs: Vec<Message>) -> Result<(), StoreErr
     match rows.len() {
         0 => {}
         1 => {
-            cached(diesel::insert_into(outbox::table).values(&rows[0])).execute(conn)?;
+            let _: Uid =
+                cached(diesel::insert_into(outbox::table).values(&rows[0]).returning(outbox::id)).get_result(conn)?;
         }
         // Multi-row inserts exist per backend, not for the multi-backend connection.
         _ => match conn {
             DbConn::Pg(c) => {
-                cached(diesel::insert_into(outbox::table).values(&rows)).execute(c)?;
+                let _: Vec<Uid> =
+                    cached(diesel::insert_into(outbox::table).values(&rows).returning(outbox::id)).load(c)?;
             }
             DbConn::Sqlite(c) => {
                 diesel::insert_into(outbox::table).values(&rows).execute(c)?;
@@ -353,16 +353,17 @@ fn mark_delivered(
         outbox::locked_until.eq(None::<NaiveDateTime>),
         outbox::last_error.eq(None::<String>),
     );
-    if row.absolute {
+    let mine = outbox::id.eq(row.id);
+    let _: Vec<Uid> = if row.absolute {
         let superseded = outbox::aggregate
             .eq(&row.aggregate)
             .and(outbox::delivered_at.is_null())
             .and(outbox::absolute.eq(true))
             .and(outbox::id.lt(row.id));
-        cached(diesel::update(outbox::table.filter(outbox::id.eq(row.id).or(superseded))).set(done)).execute(conn)?;
+        cached(diesel::update(outbox::table.filter(mine.or(superseded))).set(done).returning(outbox::id)).load(conn)?
     } else {
-        cached(diesel::update(outbox::table.find(row.id)).set(done)).execute(conn)?;
-    }
+        cached(diesel::update(outbox::table.filter(mine)).set(done).returning(outbox::id)).load(conn)?
+    };
     hook(conn, row, answer)
 }
 

@@ -342,6 +342,10 @@ where
 /// every `INSERT`, `UPDATE` and `sql_query` afresh on each run (they may render differently
 /// from run to run); keyed by the text they render, they are safe to keep. On the time-logging
 /// path this spares PostgreSQL a parse and a plan for most statements (BENCHMARKS.md).
+///
+/// Only `load` and `get_result` keep it: `execute` hands diesel a reference, whose
+/// `QueryFragment` does not pass the flag on, so a write wrapped here needs a `RETURNING`
+/// clause (`shared/tests/prepared.rs` checks both paths).
 #[derive(Debug, Clone, Copy)]
 pub struct Cached<Q>(pub Q);
 

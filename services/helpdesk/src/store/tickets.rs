@@ -100,10 +100,11 @@ pub fn update(conn: &mut DbConn, t: &Ticket) -> Result<()> {
 pub fn apply_total(conn: &mut DbConn, id: TicketId, hours: Decimal, version: i64) -> Result<bool> {
     let changed = shared::db::cached(
         diesel::update(tickets::table.find(Uid::from(id)).filter(tickets::hours_version.lt(version)))
-            .set((tickets::hours_spent.eq(Dec(hours)), tickets::hours_version.eq(version))),
+            .set((tickets::hours_spent.eq(Dec(hours)), tickets::hours_version.eq(version)))
+            .returning(tickets::id),
     )
-    .execute(conn)?;
-    Ok(changed > 0)
+    .load::<Uid>(conn)?;
+    Ok(!changed.is_empty())
 }
 
 /// The version of the total a ticket holds, if the ticket exists.

@@ -70,11 +70,12 @@ pub fn update(conn: &mut DbConn, t: &Task) -> Result<()> {
 }
 
 pub fn add_effective_hours(conn: &mut DbConn, id: TaskId, delta: Decimal) -> Result<()> {
-    cached(
+    let _: Vec<Uid> = cached(
         diesel::update(tasks::table.find(Uid::from(id)))
-            .set(tasks::effective_hours.eq(plus(tasks::effective_hours, delta))),
+            .set(tasks::effective_hours.eq(plus(tasks::effective_hours, delta)))
+            .returning(tasks::id),
     )
-    .execute(conn)?;
+    .load(conn)?;
     Ok(())
 }
 

@@ -67,7 +67,9 @@ impl From<&Timesheet> for Row {
 }
 
 pub fn insert(conn: &mut DbConn, t: &Timesheet) -> Result<()> {
-    shared::db::cached(diesel::insert_into(timesheets::table).values(Row::from(t))).execute(conn)?;
+    let _: Uid =
+        shared::db::cached(diesel::insert_into(timesheets::table).values(Row::from(t)).returning(timesheets::id))
+            .get_result(conn)?;
     Ok(())
 }
 

@@ -250,19 +250,21 @@ pub enum Total {
 /// Stores a total only when its version is newer than the one held; true when it did.
 pub fn apply_total(conn: &mut DbConn, id: SaleLineId, total: Total, value: Decimal, version: i64) -> Result<bool> {
     let key = Uid::from(id);
-    let n = match total {
+    let applied: Vec<Uid> = match total {
         Total::Delivered => cached(
             diesel::update(l::table.find(key).filter(l::delivered_version.lt(version)))
-                .set((l::delivered_hours.eq(Dec(value)), l::delivered_version.eq(version))),
+                .set((l::delivered_hours.eq(Dec(value)), l::delivered_version.eq(version)))
+                .returning(l::id),
         )
-        .execute(conn)?,
+        .load(conn)?,
         Total::Invoiced => cached(
             diesel::update(l::table.find(key).filter(l::invoiced_version.lt(version)))
-                .set((l::invoiced_qty.eq(Dec(value)), l::invoiced_version.eq(version))),
+                .set((l::invoiced_qty.eq(Dec(value)), l::invoiced_version.eq(version)))
+                .returning(l::id),
         )
-        .execute(conn)?,
+        .load(conn)?,
     };
-    Ok(n > 0)
+    Ok(!applied.is_empty())
 }
 
 pub fn version(conn: &mut DbConn, id: SaleLineId, total: Total) -> Result<i64> {
