@@ -382,3 +382,71 @@ async fn billed_time_is_locked_until_released() -> R {
     }
     Ok(())
 }
+
+/// A task moved to another sale line while time is being logged on it: the time counts on the
+/// line the task has when the timesheet is written, never on the one it left. On PostgreSQL the
+/// entry reads the task, then waits on the move's row lock, and is refused (409 `task_moved`,
+/// nothing recorded); on SQLite the move holds the one write lock, so the entry runs after it.
+#[tokio::test]
+async fn time_logged_while_its_task_moves_to_another_line_never_counts_on_the_old_one() -> R {
+    use diesel::Connection;
+    use projects::store::schema::{tasks, timesheets};
+    use shared::contracts::line_timesheet_total_path;
+    use shared::db::{DbConn, Uid};
+    for db in TestDb::both("projects_task_moves") {
+        let r = spawn(projects::app(), &db, unreachable_peers()).await?;
+        let api = Api::new(&r);
+        let (old_line, new_line) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        let (_, task) = setup(&api, &old_line.to_string()).await?;
+        let task_id = Uid(task.parse()?);
+
+        // The move, held open in a transaction of its own.
+        let (moved_tx, moved_rx) = std::sync::mpsc::channel::<()>();
+        let (commit_tx, commit_rx) = std::sync::mpsc::channel::<()>();
+        let url = db.url.clone();
+        let mover = std::thread::spawn(move || {
+            let mut c = DbConn::establish(&url).unwrap();
+            shared::db::transaction(&mut c, |c| {
+                diesel::update(tasks::table.find(task_id))
+                    .set(tasks::sale_line_id.eq(Some(Uid(new_line))))
+                    .execute(c)
+                    .map_err(shared::db::StoreError::from)?;
+                moved_tx.send(()).unwrap();
+                commit_rx.recv().unwrap();
+                Ok::<_, shared::db::StoreError>(())
+            })
+            .unwrap();
+        });
+        moved_rx.recv()?;
+        let entry = {
+            let api = Api::new(&r);
+            let task = task.clone();
+            tokio::spawn(async move {
+                api.post("/timesheets", json!({"task_id": task, "employee": "Mitchell Admin", "hours": "1.50"})).await
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        commit_tx.send(())?;
+        mover.join().unwrap();
+        let (s, body) = entry.await??;
+
+        let mut c = DbConn::establish(&db.url)?;
+        let sheets: Vec<Option<Uid>> = timesheets::table.select(timesheets::sale_line_id).load(&mut c)?;
+        let sent = |line: uuid::Uuid| sent_totals(&r, &line_timesheet_total_path(line));
+        assert_eq!(sent(old_line), vec![], "{:?}: time counted on the old line", db.backend);
+        match s {
+            StatusCode::CONFLICT => {
+                assert_eq!(body["code"], json!("task_moved"), "{body}");
+                assert!(sheets.is_empty(), "{:?}: a refused entry left a timesheet", db.backend);
+            }
+            StatusCode::CREATED => {
+                assert_eq!(body["sale_line_id"], json!(new_line.to_string()), "{body}");
+                assert_eq!(sheets, vec![Some(Uid(new_line))]);
+                assert_eq!(sent(new_line), vec![("1.50".to_owned(), 1)]);
+            }
+            other => panic!("{:?}: {other} {body}", db.backend),
+        }
+        r.stop().await;
+    }
+    Ok(())
+}

@@ -156,9 +156,14 @@ pub struct TimesheetQuery {
 
 /// Record time.
 ///
+/// A timesheet without a `sale_line_id` takes its task's line. If the task is moved to another
+/// line at that very moment, the answer is 409 `task_moved` and nothing is recorded: send it
+/// again (with the same `Idempotency-Key`, if any) and it counts on the new line.
+///
 /// Roles: admin, agent, service.
 #[utoipa::path(tag = "timesheets", operation_id = "create_timesheet", request_body = CreateTimesheet,
-    responses((status = 201, body = TimesheetDto), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = TimesheetDto), (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/timesheets")]
 pub async fn create_timesheet(
     ctx: web::Data<Ctx>,
@@ -223,7 +228,8 @@ pub async fn get_timesheet(
     Ok(ok(TimesheetDto::from(t)))
 }
 
-/// Edit or move a timesheet (409 while it is billed on an invoice that is not cancelled).
+/// Edit or move a timesheet (409 while it is billed on an invoice that is not cancelled, and
+/// `task_moved` when it takes the line of a task that is moved to another line meanwhile).
 ///
 /// Roles: admin, agent, service.
 #[utoipa::path(tag = "timesheets", operation_id = "update_timesheet", params(("id" = TimesheetId, Path, description = "The timesheet's id.")), request_body = UpdateTimesheet,

@@ -12,7 +12,7 @@ use shared::db::DbConn;
 use shared::ids::{SaleLineId, TaskId, TicketId};
 use shared::outbox::{self, Message};
 
-use super::Result;
+use super::{Error, Result};
 use crate::store;
 
 /// What a change to timesheets does to the totals: hours added (or, negative, removed) per
@@ -22,6 +22,7 @@ pub struct Deltas {
     tasks: BTreeMap<TaskId, Decimal>,
     lines: BTreeMap<SaleLineId, Decimal>,
     tickets: BTreeMap<TicketId, Decimal>,
+    task_line: Option<(TaskId, Option<SaleLineId>)>,
 }
 
 impl Deltas {
@@ -36,6 +37,14 @@ impl Deltas {
         if let Some(t) = ticket {
             *self.tickets.entry(t).or_default() += hours;
         }
+    }
+
+    /// The timesheet took its sale line from this task, read as `line`: the task must still
+    /// be on that line when its hours are counted, or nothing is written. Without this, on
+    /// PostgreSQL a task moved to another line between the read and the commit (its unbilled
+    /// time moved along) would leave this timesheet counting on the old line.
+    pub fn expect_task_line(&mut self, task_line: Option<(TaskId, Option<SaleLineId>)>) {
+        self.task_line = task_line;
     }
 
     /// Applies the deltas and announces every sale line and ticket total that changed. A
@@ -63,7 +72,16 @@ impl Deltas {
             ));
         }
         for (task, delta) in self.tasks.into_iter().filter(|(_, d)| !d.is_zero()) {
-            store::tasks::add_effective_hours(conn, task, delta)?;
+            let line = self.task_line.filter(|(t, _)| *t == task).map(|(_, l)| l);
+            if !store::tasks::add_effective_hours(conn, task, delta, line)? {
+                return Err(Error::conflict(
+                    "task_moved",
+                    format!(
+                        "task {task} was moved to another sale line while this time was recorded; nothing was \
+                         recorded, send it again"
+                    ),
+                ));
+            }
         }
         // One statement for all of them: every round trip here is made under the totals' row locks.
         outbox::enqueue_all(conn, messages)?;

@@ -84,6 +84,15 @@ fn check_entry(checks: &mut Checks, employee: Option<&str>, hours: Option<Decima
     }
 }
 
+/// Where a timesheet belongs.
+struct Place {
+    project_id: ProjectId,
+    sale_line_id: Option<SaleLineId>,
+    /// When the line came from the task: the task and the line it had when read, which it
+    /// must still have when the timesheet is written (see `Deltas::expect_task_line`).
+    task_line: Option<(TaskId, Option<SaleLineId>)>,
+}
+
 /// Where a timesheet belongs: its project and sale line, from what the request names, else
 /// from its task, else (for the line) from its project.
 fn place(
@@ -91,7 +100,7 @@ fn place(
     project_id: Option<ProjectId>,
     task_id: Option<TaskId>,
     sale_line_id: Option<Option<SaleLineId>>,
-) -> Result<(ProjectId, Option<SaleLineId>)> {
+) -> Result<Place> {
     let (task, project) = match task_id {
         Some(t) => {
             let (task, project) =
@@ -115,11 +124,12 @@ fn place(
     if !project.allow_timesheets {
         return Err(Error::invalid("project_id", "this project does not allow timesheets"));
     }
-    let line = match sale_line_id {
-        Some(l) => l,
-        None => task.and_then(|t| t.sale_line_id).or(project.sale_line_id),
+    let (sale_line_id, task_line) = match (sale_line_id, task) {
+        (Some(l), _) => (l, None),
+        (None, Some(t)) => (t.sale_line_id.or(project.sale_line_id), Some((t.id, t.sale_line_id))),
+        (None, None) => (project.sale_line_id, None),
     };
-    Ok((project_id, line))
+    Ok(Place { project_id, sale_line_id, task_line })
 }
 
 /// Records time and counts it on its task, sale line and ticket. It was created by the caller,
@@ -139,7 +149,8 @@ pub fn log(conn: &mut DbConn, caller: &Caller, cmd: LogTime, on_behalf_of: Optio
     let mut checks = Checks::new();
     check_entry(&mut checks, Some(&cmd.employee), Some(cmd.hours), cmd.description.as_deref());
     checks.finish()?;
-    let (project_id, sale_line_id) = place(conn, cmd.project_id, cmd.task_id, cmd.sale_line_id.map(Some))?;
+    let Place { project_id, sale_line_id, task_line } =
+        place(conn, cmd.project_id, cmd.task_id, cmd.sale_line_id.map(Some))?;
     let now = shared::db::now_utc();
     let sheet = Timesheet {
         id: TimesheetId::new(),
@@ -158,6 +169,7 @@ pub fn log(conn: &mut DbConn, caller: &Caller, cmd: LogTime, on_behalf_of: Optio
     store::timesheets::insert(conn, &sheet)?;
     let mut deltas = Deltas::default();
     sheet.count(&mut deltas, Decimal::ONE);
+    deltas.expect_task_line(task_line);
     deltas.apply(conn)?;
     Ok(sheet)
 }
@@ -199,6 +211,7 @@ pub fn edit(conn: &mut DbConn, caller: &Caller, id: TimesheetId, changes: Timesh
     );
     checks.finish()?;
     let mut new = old.clone();
+    let mut task_line = None;
     let task_moved = changes.task_id.is_some_and(|t| t != old.task_id);
     if let Some(t) = changes.task_id {
         new.task_id = t;
@@ -211,9 +224,10 @@ pub fn edit(conn: &mut DbConn, caller: &Caller, id: TimesheetId, changes: Timesh
             (None, true) => None,
             (None, false) => Some(old.sale_line_id),
         };
-        let (p, l) = place(conn, project, new.task_id, line)?;
-        new.project_id = p;
-        new.sale_line_id = l;
+        let placed = place(conn, project, new.task_id, line)?;
+        new.project_id = placed.project_id;
+        new.sale_line_id = placed.sale_line_id;
+        task_line = placed.task_line;
     }
     if let Some(d) = changes.date {
         new.date = d;
@@ -234,6 +248,7 @@ pub fn edit(conn: &mut DbConn, caller: &Caller, id: TimesheetId, changes: Timesh
     let mut deltas = Deltas::default();
     old.count(&mut deltas, -Decimal::ONE);
     new.count(&mut deltas, Decimal::ONE);
+    deltas.expect_task_line(task_line);
     deltas.apply(conn)?;
     Ok(new)
 }

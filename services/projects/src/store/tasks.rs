@@ -2,7 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use rust_decimal::Decimal;
 use shared::db::{DbConn, Dec, Uid, cached, plus};
-use shared::ids::TaskId;
+use shared::ids::{SaleLineId, TaskId};
 use shared::page::PageRequest;
 
 use super::Result;
@@ -69,14 +69,25 @@ pub fn update(conn: &mut DbConn, t: &Task) -> Result<()> {
     Ok(())
 }
 
-pub fn add_effective_hours(conn: &mut DbConn, id: TaskId, delta: Decimal) -> Result<()> {
-    let _: Vec<Uid> = cached(
-        diesel::update(tasks::table.find(Uid::from(id)))
-            .set(tasks::effective_hours.eq(plus(tasks::effective_hours, delta)))
-            .returning(tasks::id),
-    )
-    .load(conn)?;
-    Ok(())
+/// Adds `delta` to a task's effective hours; with `on_line`, only while the task is still on
+/// that sale line. False when no task was changed.
+pub fn add_effective_hours(
+    conn: &mut DbConn,
+    id: TaskId,
+    delta: Decimal,
+    on_line: Option<Option<SaleLineId>>,
+) -> Result<bool> {
+    let mut q = diesel::update(tasks::table)
+        .filter(tasks::id.eq(Uid::from(id)))
+        .set(tasks::effective_hours.eq(plus(tasks::effective_hours, delta)))
+        .into_boxed();
+    q = match on_line {
+        Some(Some(line)) => q.filter(tasks::sale_line_id.eq(Uid::from(line))),
+        Some(None) => q.filter(tasks::sale_line_id.is_null()),
+        None => q,
+    };
+    let changed: Vec<Uid> = cached(q.returning(tasks::id)).load(conn)?;
+    Ok(!changed.is_empty())
 }
 
 pub fn find(conn: &mut DbConn, id: TaskId) -> Result<Option<Task>> {
