@@ -50,41 +50,47 @@ impl Deltas {
     /// Applies the deltas and announces every sale line and ticket total that changed. A
     /// line whose delta nets to zero (an edit that changed nothing it counts) sends nothing.
     pub fn apply(self, conn: &mut DbConn) -> Result<()> {
-        let mut messages = Vec::new();
-        for (line, delta) in self.lines.into_iter().filter(|(_, d)| !d.is_zero()) {
-            let (hours, version) = store::totals::add_line_hours(conn, line, delta)?;
-            messages.push(total_message(
+        let task_line = self.task_line;
+        let changes = store::totals::Changes {
+            lines: self.lines.into_iter().filter(|(_, d)| !d.is_zero()).collect(),
+            tickets: self.tickets.into_iter().filter(|(_, d)| !d.is_zero()).collect(),
+            tasks: self
+                .tasks
+                .into_iter()
+                .filter(|(_, d)| !d.is_zero())
+                .map(|(task, d)| (task, d, task_line.filter(|(t, _)| *t == task).map(|(_, l)| l)))
+                .collect(),
+        };
+        let applied = store::totals::apply(conn, &changes)?;
+        if let Some(&(task, _, _)) = changes.tasks.iter().find(|(t, _, _)| !applied.tasks.contains(t)) {
+            return Err(Error::conflict(
+                "task_moved",
+                format!(
+                    "task {task} was moved to another sale line while this time was recorded; nothing was \
+                     recorded, send it again"
+                ),
+            ));
+        }
+        let lines = applied.lines.into_iter().map(|(line, hours, version)| {
+            total_message(
                 sale_line_aggregate(line.0),
                 Service::Sales,
                 line_timesheet_total_path(line.0),
                 hours,
                 version,
-            ));
-        }
-        for (ticket, delta) in self.tickets.into_iter().filter(|(_, d)| !d.is_zero()) {
-            let (hours, version) = store::totals::add_ticket_hours(conn, ticket, delta)?;
-            messages.push(total_message(
+            )
+        });
+        let tickets = applied.tickets.into_iter().map(|(ticket, hours, version)| {
+            total_message(
                 format!("ticket:{ticket}"),
                 Service::Helpdesk,
                 ticket_timesheet_total_path(ticket.0),
                 hours,
                 version,
-            ));
-        }
-        for (task, delta) in self.tasks.into_iter().filter(|(_, d)| !d.is_zero()) {
-            let line = self.task_line.filter(|(t, _)| *t == task).map(|(_, l)| l);
-            if !store::tasks::add_effective_hours(conn, task, delta, line)? {
-                return Err(Error::conflict(
-                    "task_moved",
-                    format!(
-                        "task {task} was moved to another sale line while this time was recorded; nothing was \
-                         recorded, send it again"
-                    ),
-                ));
-            }
-        }
+            )
+        });
         // One statement for all of them: every round trip here is made under the totals' row locks.
-        outbox::enqueue_all(conn, messages)?;
+        outbox::enqueue_all(conn, lines.chain(tickets).collect())?;
         Ok(())
     }
 }
