@@ -376,13 +376,7 @@ pub async fn load(ctx: &Ctx, id: TicketId) -> Result<Ticket> {
 
 /// A ticket and its team, with one trip to the store.
 pub async fn load_with_team(ctx: &Ctx, id: TicketId) -> Result<(Ticket, super::teams::Team)> {
-    ctx.db
-        .run(move |c| {
-            let ticket = find(c, id)?;
-            let team = super::teams::find(c, ticket.team_id)?;
-            Ok((ticket, team))
-        })
-        .await
+    ctx.db.run(move |c| store::tickets::find_with_team(c, id)?.ok_or_else(|| Error::not_found("ticket", id))).await
 }
 
 /// A ticket with its line's remaining hours; 503 when sales cannot say. A `customer` caller

@@ -10,7 +10,7 @@ use crate::domain::teams::Team;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = teams)]
-struct Row {
+pub(super) struct Row {
     id: Uid,
     name: String,
     use_timesheets: bool,

@@ -6,7 +6,8 @@ use shared::ids::TicketId;
 use shared::page::PageRequest;
 
 use super::Result;
-use super::schema::{sequences, tickets};
+use super::schema::{sequences, teams, tickets};
+use crate::domain::teams::Team;
 use crate::domain::tickets::{Stage, Ticket, TicketFilter};
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -115,6 +116,17 @@ pub fn total_version(conn: &mut DbConn, id: TicketId) -> Result<Option<i64>> {
 pub fn find(conn: &mut DbConn, id: TicketId) -> Result<Option<Ticket>> {
     let row = tickets::table.find(Uid::from(id)).select(Row::as_select()).first(conn).optional()?;
     row.map(Ticket::try_from).transpose()
+}
+
+/// A ticket and its team, in one query.
+pub fn find_with_team(conn: &mut DbConn, id: TicketId) -> Result<Option<(Ticket, Team)>> {
+    let row = tickets::table
+        .inner_join(teams::table)
+        .filter(tickets::id.eq(Uid::from(id)))
+        .select((Row::as_select(), super::teams::Row::as_select()))
+        .first::<(Row, super::teams::Row)>(conn)
+        .optional()?;
+    row.map(|(t, team)| Ok((Ticket::try_from(t)?, team.into()))).transpose()
 }
 
 pub fn list(conn: &mut DbConn, f: &TicketFilter, page: PageRequest) -> Result<Vec<Ticket>> {
