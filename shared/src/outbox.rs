@@ -323,21 +323,19 @@ fn claim(conn: &mut DbConn) -> Result<Vec<OutboxRow>, StoreError> {
             .replace("$2", "?2"),
     };
     let lease = at + chrono::Duration::from_std(LEASE).unwrap_or_default();
-    let sql = format!("UPDATE outbox SET locked_until = {} WHERE id IN ({sql}) RETURNING *", lease_param(conn));
-    Ok(cached(
-        diesel::sql_query(sql)
-            .bind::<Timestamp, _>(at)
-            .bind::<diesel::sql_types::BigInt, _>(BATCH)
-            .bind::<Timestamp, _>(lease),
-    )
-    .load::<OutboxRow>(conn)?)
-}
-
-fn lease_param(conn: &DbConn) -> &'static str {
-    match conn {
+    let lease_param = match conn {
         DbConn::Pg(_) => "$3",
         DbConn::Sqlite(_) => "?3",
-    }
+    };
+    let sql = format!("UPDATE outbox SET locked_until = {lease_param} WHERE id IN ({sql}) RETURNING *");
+    // Planned afresh each time, never kept prepared (`cached`): once kept, PostgreSQL moved it
+    // to a generic plan that took more than 30 s over a backlog of 10,000 messages, and the
+    // dispatcher stalled (BENCHMARKS.md). It runs once per pass, not once per entry.
+    Ok(diesel::sql_query(sql)
+        .bind::<Timestamp, _>(at)
+        .bind::<diesel::sql_types::BigInt, _>(BATCH)
+        .bind::<Timestamp, _>(lease)
+        .load::<OutboxRow>(conn)?)
 }
 
 /// Marks `row` delivered and, when it states an absolute value, every older undelivered
@@ -353,17 +351,18 @@ fn mark_delivered(
         outbox::locked_until.eq(None::<NaiveDateTime>),
         outbox::last_error.eq(None::<String>),
     );
+    // Not kept prepared either: a generic plan of this `OR` could scan the whole table.
     let mine = outbox::id.eq(row.id);
-    let _: Vec<Uid> = if row.absolute {
+    if row.absolute {
         let superseded = outbox::aggregate
             .eq(&row.aggregate)
             .and(outbox::delivered_at.is_null())
             .and(outbox::absolute.eq(true))
             .and(outbox::id.lt(row.id));
-        cached(diesel::update(outbox::table.filter(mine.or(superseded))).set(done).returning(outbox::id)).load(conn)?
+        diesel::update(outbox::table.filter(mine.or(superseded))).set(done).execute(conn)?;
     } else {
-        cached(diesel::update(outbox::table.filter(mine)).set(done).returning(outbox::id)).load(conn)?
-    };
+        diesel::update(outbox::table.filter(mine)).set(done).execute(conn)?;
+    }
     hook(conn, row, answer)
 }
 
