@@ -306,11 +306,16 @@ impl Outcome {
 fn claim(conn: &mut DbConn) -> Result<Vec<OutboxRow>, StoreError> {
     let at = now();
     // A message waits for every older undelivered one of its aggregate (one failing in backoff
-    // included), unless both state absolute values, where the newer simply wins.
+    // included), unless both state absolute values, where the newer simply wins: an absolute
+    // value is claimed only when it is its aggregate's newest, and delivering it marks the older
+    // ones delivered. (Claiming the oldest 200 instead made each pass advance a busy line by at
+    // most 200 messages, and the dispatcher fell behind the writers; BENCHMARKS.md.)
     let due = "SELECT o.id FROM outbox o WHERE o.delivered_at IS NULL AND o.next_attempt_at <= $1 \
                AND (o.locked_until IS NULL OR o.locked_until < $1) \
                AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.aggregate = o.aggregate AND p.delivered_at IS NULL \
                    AND p.id < o.id AND NOT (p.absolute AND o.absolute)) \
+               AND NOT (o.absolute AND EXISTS (SELECT 1 FROM outbox n WHERE n.aggregate = o.aggregate \
+                   AND n.delivered_at IS NULL AND n.id > o.id AND n.absolute)) \
                ORDER BY o.id LIMIT $2";
     // SQLite, without statistics, would rather walk the primary key to get `ORDER BY o.id`,
     // reading every message ever delivered at each pass (the pass then grows with the table:

@@ -165,3 +165,23 @@ async fn two_dispatchers_on_one_database_deliver_each_message_once() {
         handle.stop(false).await;
     }
 }
+
+/// A line that writers keep busy: one pass sends its newest total and settles the whole backlog,
+/// however far beyond one batch (200) it reaches, instead of walking it 200 messages at a time.
+#[tokio::test]
+async fn one_pass_sends_only_the_newest_of_a_long_run_of_absolute_values() {
+    for tdb in TestDb::both("outbox_long_run") {
+        let db = open(&tdb).await;
+        let seen: Seen = Arc::default();
+        let (url, handle) = receiver(seen.clone(), Arc::new(Mutex::new(false))).await;
+        let outbox = Outbox::new(db.clone(), peers(&url), Arc::new(|_, _, _| Ok(())));
+        put(&db, (1..=500).map(|n| message("line-busy", n, true)).collect()).await;
+        put(&db, vec![message("task-next", 1, false)]).await;
+        assert_eq!(outbox.pass().await.unwrap(), 2, "{:?}", tdb.backend);
+        let seen = seen.lock().unwrap().clone();
+        let versions: Vec<_> = seen.iter().filter(|s| s.1 == "/line-busy").map(|s| s.2["version"].as_i64()).collect();
+        assert_eq!(versions, vec![Some(500)], "{:?}: only the newest value is sent", tdb.backend);
+        assert_eq!(outbox.backlog().await.unwrap().pending, 0, "{:?}: the older ones are settled", tdb.backend);
+        handle.stop(false).await;
+    }
+}
