@@ -61,25 +61,20 @@ pub fn enqueue(conn: &mut DbConn, msg: Message) -> Result<Uid, StoreError> {
 }
 
 /// Writes `msgs` in the caller's transaction, in one statement, in their order.
-pub fn enqueue_all(conn: &mut DbConn, msgs: Vec<Message>) -> Result<(), StoreError> {
+pub fn enqueue_all(conn: &mut DbConn, mut msgs: Vec<Message>) -> Result<(), StoreError> {
+    if msgs.len() <= 1 {
+        return msgs.pop().map_or(Ok(()), |m| enqueue(conn, m).map(drop));
+    }
     let at = now();
     let rows: Vec<OutboxRow> = msgs.into_iter().map(|m| row_of(m, at)).collect();
-    match rows.len() {
-        0 => {}
-        1 => {
-            let _: Uid =
-                cached(diesel::insert_into(outbox::table).values(&rows[0]).returning(outbox::id)).get_result(conn)?;
+    // Multi-row inserts exist per backend, not for the multi-backend connection.
+    match conn {
+        DbConn::Pg(c) => {
+            let _: Vec<Uid> = cached(diesel::insert_into(outbox::table).values(&rows).returning(outbox::id)).load(c)?;
         }
-        // Multi-row inserts exist per backend, not for the multi-backend connection.
-        _ => match conn {
-            DbConn::Pg(c) => {
-                let _: Vec<Uid> =
-                    cached(diesel::insert_into(outbox::table).values(&rows).returning(outbox::id)).load(c)?;
-            }
-            DbConn::Sqlite(c) => {
-                diesel::insert_into(outbox::table).values(&rows).execute(c)?;
-            }
-        },
+        DbConn::Sqlite(c) => {
+            diesel::insert_into(outbox::table).values(&rows).execute(c)?;
+        }
     }
     Ok(())
 }
@@ -204,15 +199,15 @@ impl Outbox {
     /// Records a pass's outcomes in one transaction; if that fails (a hook's error, say), each
     /// aggregate's on its own, so one bad outcome does not hold back the others.
     async fn record(&self, outcomes: Vec<Outcome>) {
-        let hook = self.on_delivered.clone();
-        let all = outcomes.clone();
+        let outcomes = Arc::new(outcomes);
+        let (all, hook) = (outcomes.clone(), self.on_delivered.clone());
         let together = self.db.write(move |conn| all.iter().try_for_each(|o| o.record(conn, &hook))).await;
         if together.is_ok() {
             return;
         }
-        for outcome in outcomes {
-            let hook = self.on_delivered.clone();
-            if let Err(e) = self.db.write(move |conn| outcome.record(conn, &hook)).await {
+        for i in 0..outcomes.len() {
+            let (all, hook) = (outcomes.clone(), self.on_delivered.clone());
+            if let Err(e) = self.db.write(move |conn| all[i].record(conn, &hook)).await {
                 tracing::warn!(error = %e, "could not record an outbox delivery; its messages will be sent again");
             }
         }
@@ -278,7 +273,7 @@ impl Outbox {
 }
 
 /// What sending one aggregate's claimed messages came to.
-#[derive(Clone, Default)]
+#[derive(Default)]
 struct Outcome {
     delivered: Vec<(OutboxRow, serde_json::Value)>,
     /// The message that failed: id, attempts so far, error.

@@ -427,6 +427,17 @@ struct TotalRow {
     version: i64,
 }
 
+/// The statement of [`add_to_total`], without its `RETURNING`, with the key and the delta as the
+/// parameters named `key` and `delta` (`$1`, `?1`, ...): for a caller that runs several such
+/// upserts in one statement.
+pub fn add_to_total_sql(table: &str, key_column: &str, value_column: &str, key: &str, delta: &str) -> String {
+    format!(
+        "INSERT INTO {table} ({key_column}, {value_column}, version) VALUES ({key}, {delta}, 1) \
+         ON CONFLICT ({key_column}) DO UPDATE SET {value_column} = {table}.{value_column} + excluded.{value_column}, \
+         version = {table}.version + 1"
+    )
+}
+
 /// Adds `delta` to a running total keyed by `key` in `table` (columns `key_column`, `value_column`
 /// and `version`), creating it at `delta`, version 1, when missing; returns the new total and
 /// version. One statement, so the row's lock is taken once and held as briefly as possible.
@@ -443,11 +454,8 @@ pub fn add_to_total(
         DbConn::Pg(_) => ("$1", "$2"),
         DbConn::Sqlite(_) => ("?1", "?2"),
     };
-    let sql = format!(
-        "INSERT INTO {table} ({key_column}, {value_column}, version) VALUES ({k}, {d}, 1) \
-         ON CONFLICT ({key_column}) DO UPDATE SET {value_column} = {table}.{value_column} + excluded.{value_column}, \
-         version = {table}.version + 1 RETURNING {value_column} AS total, version"
-    );
+    let upsert = add_to_total_sql(table, key_column, value_column, k, d);
+    let sql = format!("{upsert} RETURNING {value_column} AS total, version");
     let row: TotalRow =
         cached(diesel::sql_query(sql).bind::<DbUuid, _>(key).bind::<DbDecimal, _>(Dec(delta))).get_result(conn)?;
     Ok((row.total.0, row.version))

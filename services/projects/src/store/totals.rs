@@ -4,7 +4,7 @@
 
 use diesel::prelude::*;
 use rust_decimal::Decimal;
-use shared::db::{DbConn, DbDecimal, DbUuid, Dec, Uid, add_to_total, cached};
+use shared::db::{DbConn, DbDecimal, DbUuid, Dec, Uid, add_to_total, add_to_total_sql, cached};
 use shared::ids::{SaleLineId, TaskId, TicketId};
 
 use super::Result;
@@ -83,11 +83,8 @@ fn apply_in_one_statement(conn: &mut DbConn, changes: &Changes) -> Result<Applie
     };
     let mut parts = Vec::new();
     let upsert = |table: &str, key_column: &str, kind: i32, key: String, delta: String| {
-        format!(
-            "INSERT INTO {table} ({key_column}, hours, version) VALUES ({key}, {delta}, 1) \
-             ON CONFLICT ({key_column}) DO UPDATE SET hours = {table}.hours + excluded.hours, \
-             version = {table}.version + 1 RETURNING {kind} AS kind, {key_column} AS key, hours, version"
-        )
+        let upsert = add_to_total_sql(table, key_column, "hours", &key, &delta);
+        format!("{upsert} RETURNING {kind} AS kind, {key_column} AS key, hours, version")
     };
     for &(line, delta) in &changes.lines {
         let (k, d) = (param(Bind::Key(Uid::from(line))), param(Bind::Hours(delta)));
