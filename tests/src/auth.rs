@@ -8,7 +8,7 @@ use shared::config::Service;
 use shared::db::Backend;
 use uuid::Uuid;
 
-use crate::{Api, R, System, eventually, fresh, id};
+use crate::{Api, R, System, eventually, id};
 
 /// The secret the services of these tests share (at least 32 bytes).
 pub const SECRET: &str = "e2e-tests-only-secret-0123456789abcdef";
@@ -26,18 +26,9 @@ pub fn token(role: Role, sub: &str, customer: Option<Uuid>) -> R<String> {
 /// Starts the four services in-process with tokens checked, each on a fresh database; its
 /// [`Api`] carries an admin token (use [`Api::with_token`] or [`Api::anonymous`] for others).
 pub async fn secured(backend: Backend) -> R<System> {
-    let mut dbs = vec![];
-    for s in Service::ALL {
-        dbs.push((s, fresh(backend, s.name())?));
-    }
-    let urls: Vec<(Service, String)> = dbs.iter().map(|(s, d)| (*s, d.url.clone())).collect();
-    let plan = stack::plan(
-        |_| "127.0.0.1:0".into(),
-        |s| urls.iter().find(|(x, _)| *x == s).map(|(_, u)| u.clone()).unwrap_or_default(),
-    )?;
-    let stack = stack::start_all(stack::Plan { auth: Some(config()), ..plan }).await?;
-    let api = Api::new(stack.peers.clone()).with_token(token(Role::Admin, "admin", None)?);
-    Ok(System { stack, api, dbs })
+    let mut system = System::start_with_auth(backend, Some(config())).await?;
+    system.api = system.api.with_token(token(Role::Admin, "admin", None)?);
+    Ok(system)
 }
 
 impl Api {

@@ -59,6 +59,11 @@ pub fn fresh(backend: Backend, name: &str) -> R<TestDb> {
 impl System {
     /// Starts all four services, each with a fresh database on `backend`.
     pub async fn start(backend: Backend) -> R<System> {
+        System::start_with_auth(backend, None).await
+    }
+
+    /// As [`System::start`], with tokens checked as `auth` says (`None`: every caller an admin).
+    pub async fn start_with_auth(backend: Backend, auth: Option<shared::auth::AuthConfig>) -> R<System> {
         let mut dbs = vec![];
         for s in Service::ALL {
             dbs.push((s, fresh(backend, s.name())?));
@@ -68,7 +73,7 @@ impl System {
             |_| "127.0.0.1:0".into(),
             |s| urls.iter().find(|(x, _)| *x == s).map(|(_, u)| u.clone()).unwrap_or_default(),
         )?;
-        let stack = stack::start_all(plan).await?;
+        let stack = stack::start_all(stack::Plan { auth, ..plan }).await?;
         let api = Api::new(stack.peers.clone());
         Ok(System { stack, api, dbs })
     }
