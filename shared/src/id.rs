@@ -11,15 +11,10 @@ macro_rules! typed_id {
         pub struct $name(pub ::uuid::Uuid);
 
         impl $name {
-            /// A new, time-ordered id.
+            /// A new, time-ordered id. (No `Default`: an id is never made up by accident.)
+            #[allow(clippy::new_without_default)]
             pub fn new() -> Self {
                 Self(::uuid::Uuid::now_v7())
-            }
-        }
-
-        impl Default for $name {
-            fn default() -> Self {
-                Self::new()
             }
         }
 

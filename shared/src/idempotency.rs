@@ -1,24 +1,34 @@
 //! `Idempotency-Key` on every POST: a repeat with the same key and body gets the first answer
-//! and changes nothing; the same key with another body is a 422; a repeat while the first is
-//! still running is a 409. Keys are scoped per method, path and caller, and kept 24 hours at
-//! least. A 5xx answer is not kept, so the client may retry it.
+//! and changes nothing; the same key with another body is a 422. Keys are scoped per method,
+//! path and the caller's whole identity (role, customer and subject), and kept 24 hours at
+//! least.
+//!
+//! The answer is stored in the transaction that makes the change ([`Idempotency::write`]), so
+//! there is no moment at which the change is committed and its key is not: a crash, a lost
+//! answer or a first request still running cannot let a retry make the change twice. A request
+//! that fails changes nothing and stores nothing, so it may be sent again with the same key.
+//! Two requests with one key at once both run, but only one commits: the other's key row
+//! collides (on PostgreSQL its insert waits for the first to commit), it rolls back and answers
+//! the first one's answer.
+//!
+//! The middleware only looks the key up before the handler runs, to replay an answer without
+//! running anything; it never writes.
 
 use actix_web::body::BoxBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
-use actix_web::{HttpMessage, HttpResponse, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::db::{Db, DbConn, StoreError, now};
+use crate::auth::Caller;
+use crate::db::{Db, DbConn, StoreError, cached, now};
 use crate::extract::{BODY_LIMIT, IDEMPOTENCY_KEY};
 use crate::problem::{ApiError, FieldError};
 use crate::schema::idempotency_keys as keys;
-
-/// A first request that has not answered within this long is taken to have died.
-const ABANDONED_AFTER_SECS: i64 = 60;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = keys)]
@@ -35,51 +45,266 @@ struct KeyRow {
     created_at: NaiveDateTime,
 }
 
-enum Claim {
-    Fresh,
-    Replay(Box<KeyRow>),
-    InFlight,
-    Mismatch,
+/// A keyed request: its key, where it went, who sent it and what it carried.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    key: String,
+    method: String,
+    path: String,
+    caller: String,
+    body_hash: String,
 }
 
-fn claim(conn: &mut DbConn, row: KeyRow) -> Result<Claim, StoreError> {
-    let existing: Option<KeyRow> = keys::table
-        .find((&row.key, &row.method, &row.path, &row.caller))
-        .select(KeyRow::as_select())
-        .first(conn)
-        .optional()?;
-    match existing {
-        None => {
-            diesel::insert_into(keys::table).values(&row).execute(conn)?;
-            Ok(Claim::Fresh)
-        }
-        Some(old) if old.body_hash != row.body_hash => Ok(Claim::Mismatch),
-        Some(old) if old.status.is_some() => Ok(Claim::Replay(Box::new(old))),
-        Some(old) if (now() - old.created_at).num_seconds() > ABANDONED_AFTER_SECS => {
-            diesel::update(keys::table.find((&row.key, &row.method, &row.path, &row.caller)))
-                .set(keys::created_at.eq(now()))
-                .execute(conn)?;
-            Ok(Claim::Fresh)
-        }
-        Some(_) => Ok(Claim::InFlight),
+impl Scope {
+    fn id(&self) -> (&String, &String, &String, &String) {
+        (&self.key, &self.method, &self.path, &self.caller)
     }
 }
 
-/// Claims the key. Two requests with one key at once may both find it free and both insert it;
-/// the loser's insert is a unique violation (PostgreSQL) and its transaction rolls back: it
-/// looks again, in a new transaction, and sees the winner's row (in flight, or answered).
-async fn claim_looking_again(db: &Db, row: KeyRow) -> Result<Claim, StoreError> {
-    let mut tries = 0;
-    loop {
-        let r = row.clone();
-        match db.write(move |conn| claim(conn, r)).await {
-            Err(StoreError::Conflict(_)) if tries < 3 => tries += 1,
-            other => return other,
+/// The caller's whole identity as a key's scope: two callers that share a `sub` (a portal
+/// minting tokens with one subject for many customers) never see each other's answers. The
+/// subject comes last, so no subject can pass for another role or customer.
+pub fn caller_scope(caller: &Caller) -> String {
+    let customer = caller.customer_id.map(|c| c.to_string()).unwrap_or_else(|| "-".into());
+    format!("{}|{customer}|{}", caller.role.name(), caller.sub)
+}
+
+/// What a POST answered: what is sent, and what a repeat of it gets back.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    status: StatusCode,
+    body: String,
+    location: Option<String>,
+    replayed: bool,
+}
+
+impl Answer {
+    /// 201 with the created record and its `Location`.
+    pub fn created(location: impl Into<String>, body: &impl Serialize) -> Result<Answer, StoreError> {
+        Ok(Answer { location: Some(location.into()), ..Answer::ok(body)? }.with_status(StatusCode::CREATED))
+    }
+
+    /// 200 with a record.
+    pub fn ok(body: &impl Serialize) -> Result<Answer, StoreError> {
+        let body = serde_json::to_string(body).map_err(|e| StoreError::Other(format!("answer: {e}")))?;
+        Ok(Answer { status: StatusCode::OK, body, location: None, replayed: false })
+    }
+
+    fn with_status(mut self, status: StatusCode) -> Answer {
+        self.status = status;
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// True when this is a stored answer to an earlier request with the same key.
+    pub fn is_replay(&self) -> bool {
+        self.replayed
+    }
+
+    /// The JSON body as sent.
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
+    fn of(row: KeyRow) -> Answer {
+        let status = row.status.and_then(|s| StatusCode::from_u16(s as u16).ok()).unwrap_or(StatusCode::OK);
+        Answer { status, body: row.response_body.unwrap_or_default(), location: row.location, replayed: true }
+    }
+
+    fn row(&self, scope: &Scope) -> KeyRow {
+        KeyRow {
+            key: scope.key.clone(),
+            method: scope.method.clone(),
+            path: scope.path.clone(),
+            caller: scope.caller.clone(),
+            body_hash: scope.body_hash.clone(),
+            status: Some(i32::from(self.status.as_u16())),
+            response_body: Some(self.body.clone()),
+            content_type: Some("application/json".into()),
+            location: self.location.clone(),
+            created_at: now(),
+        }
+    }
+
+    pub fn into_response(self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status);
+        res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")));
+        if let Some(loc) = self.location.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            res.insert_header((header::LOCATION, loc));
+        }
+        if self.replayed {
+            res.insert_header(("idempotent-replayed", "true"));
+        }
+        res.body(self.body)
+    }
+}
+
+impl From<Answer> for HttpResponse {
+    fn from(a: Answer) -> HttpResponse {
+        a.into_response()
+    }
+}
+
+/// Why a keyed write did not commit.
+enum Failed<E> {
+    /// The change itself refused or failed.
+    Change(E),
+    /// The store failed: beginning, committing, or writing the key (taken meanwhile).
+    Store(StoreError),
+}
+
+impl<E> From<StoreError> for Failed<E> {
+    fn from(e: StoreError) -> Self {
+        Failed::Store(e)
+    }
+}
+
+/// The request's key, when it carried one: taken by every POST handler.
+#[derive(Debug, Clone, Default)]
+pub struct Idempotency(Option<Scope>);
+
+impl FromRequest for Idempotency {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(Idempotency(req.extensions().get::<Scope>().cloned())))
+    }
+}
+
+impl Idempotency {
+    /// The client's key, if it sent one.
+    pub fn key(&self) -> Option<&str> {
+        self.0.as_ref().map(|s| s.key.as_str())
+    }
+
+    /// A key for a call this request makes to a peer, derived from the client's key and whole
+    /// identity (so two callers' keys never meet at the peer, where every caller is this
+    /// service), or, without one, made afresh for this request: either way each retry of
+    /// the call within this request sends the same key, and a client's retry sends it again.
+    pub fn key_for(&self, purpose: &str) -> String {
+        match &self.0 {
+            Some(s) => {
+                let text = format!("{}\n{}\n{}\n{}\n{}", purpose, s.method, s.path, s.caller, s.key);
+                let digest = format!("{:x}", Sha256::digest(text.as_bytes()));
+                format!("{purpose}:{}", &digest[..40])
+            }
+            None => format!("{purpose}:{}", uuid::Uuid::now_v7()),
+        }
+    }
+
+    /// Runs `change` in one write transaction and, with a key, stores its answer with the key
+    /// in that same transaction. A repeat (found meanwhile or colliding at commit) answers the
+    /// stored answer; the same key with another body a 422.
+    pub async fn write<E>(
+        &self,
+        db: &Db,
+        change: impl FnOnce(&mut DbConn) -> Result<Answer, E> + Send + 'static,
+    ) -> Result<Answer, ApiError>
+    where
+        E: Into<ApiError> + Send + 'static,
+    {
+        let (answer, _) = self.write_keeping(db, move |c| change(c).map(|a| (a, ()))).await?;
+        Ok(answer)
+    }
+
+    /// As [`Idempotency::write`], also handing back what the change made (`None` when the
+    /// answer is a repeat's), for work that follows the commit.
+    pub async fn write_keeping<T, E>(
+        &self,
+        db: &Db,
+        change: impl FnOnce(&mut DbConn) -> Result<(Answer, T), E> + Send + 'static,
+    ) -> Result<(Answer, Option<T>), ApiError>
+    where
+        T: Send + 'static,
+        E: Into<ApiError> + Send + 'static,
+    {
+        let scope = self.0.clone();
+        let outcome = db
+            .write(move |conn| {
+                let (answer, made) = change(conn).map_err(Failed::Change)?;
+                if let Some(s) = &scope {
+                    crate::fault::point("idempotency.before_key", &s.path);
+                    insert(conn, &answer.row(s))?;
+                }
+                Ok::<_, Failed<E>>((answer, made))
+            })
+            .await;
+        let failure = match outcome {
+            Ok((answer, made)) => {
+                crate::fault::point("idempotency.after_commit", self.0.as_ref().map_or("", |s| s.path.as_str()));
+                return Ok((answer, Some(made)));
+            }
+            Err(f) => f,
+        };
+        // It did not commit, or we cannot tell (a commit whose answer was lost): the key says.
+        if let Some(s) = self.0.clone() {
+            match stored(db, &s).await {
+                Ok(Some(answer)) => return answer.map(|a| (a, None)),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "could not look up an idempotency key after a failed write"),
+            }
+        }
+        Err(match failure {
+            Failed::Change(e) => e.into(),
+            Failed::Store(e) => e.into(),
+        })
+    }
+
+    /// Remembers the answer of a POST whose change a peer made, under a key derived from this
+    /// one ([`Idempotency::key_for`]): the change is exactly-once there; this only spares a
+    /// repeat the round trip. Also refreshes a stored answer (a confirmation that waited for
+    /// its tasks). Best effort: a repeat that finds nothing asks the peer again with the same
+    /// key and gets the same answer.
+    pub async fn remember(&self, db: &Db, answer: &Answer) {
+        let Some(s) = self.0.clone() else { return };
+        let row = answer.row(&s);
+        let saved = db
+            .write(move |conn| {
+                let target = keys::table.find((&row.key, &row.method, &row.path, &row.caller));
+                let n = diesel::update(target)
+                    .set((
+                        keys::status.eq(row.status),
+                        keys::response_body.eq(&row.response_body),
+                        keys::location.eq(&row.location),
+                    ))
+                    .execute(conn)?;
+                if n == 0 {
+                    diesel::insert_into(keys::table).values(&row).execute(conn)?;
+                }
+                Ok::<_, StoreError>(())
+            })
+            .await;
+        if let Err(e) = saved {
+            tracing::warn!(error = %e, "could not remember the answer of an idempotent request");
         }
     }
 }
 
-/// Middleware body; the service's `Db` must be in the app data.
+fn insert(conn: &mut DbConn, row: &KeyRow) -> Result<(), StoreError> {
+    // Kept prepared and with `RETURNING` (see `cached`): it is on the time-logging path.
+    let _: String = cached(diesel::insert_into(keys::table).values(row).returning(keys::key)).get_result(conn)?;
+    Ok(())
+}
+
+fn find(conn: &mut DbConn, s: &Scope) -> Result<Option<KeyRow>, StoreError> {
+    Ok(keys::table.find(s.id()).select(KeyRow::as_select()).first(conn).optional()?)
+}
+
+/// The stored answer for this key, or the mismatch when the key came with another body.
+async fn stored(db: &Db, s: &Scope) -> Result<Option<Result<Answer, ApiError>>, StoreError> {
+    let scope = s.clone();
+    let row = db.run(move |conn| find(conn, &scope)).await?;
+    Ok(row
+        .filter(|r| r.status.is_some())
+        .map(|r| if r.body_hash == s.body_hash { Ok(Answer::of(r)) } else { Err(ApiError::IdempotencyMismatch) }))
+}
+
+/// Middleware body; the service's `Db` must be in the app data. Hashes a keyed POST's body,
+/// answers a repeat from the store, and hands the key to the handler.
 pub async fn idempotency(
     mut req: ServiceRequest,
     next: actix_web::middleware::Next<BoxBody>,
@@ -105,89 +330,23 @@ pub async fn idempotency(
         Ok(b) => b,
         Err(e) => return Ok(req.error_response(e)),
     };
-    let caller = req.extensions().get::<crate::auth::Caller>().map(|c| c.sub.clone()).unwrap_or_default();
-    let row = KeyRow {
-        key: key.clone(),
+    let caller = req.extensions().get::<Caller>().map(caller_scope).unwrap_or_else(|| "anonymous".into());
+    let scope = Scope {
+        key,
         method: req.method().to_string(),
         path: req.path().to_owned(),
         caller,
         body_hash: format!("{:x}", Sha256::digest(&bytes)),
-        status: None,
-        response_body: None,
-        content_type: None,
-        location: None,
-        created_at: now(),
     };
-    let id = (row.key.clone(), row.method.clone(), row.path.clone(), row.caller.clone());
-    let claimed = claim_looking_again(&db, row).await;
-    match claimed {
+    match stored(&db, &scope).await {
         Err(e) => return Ok(req.error_response(ApiError::from(e))),
-        Ok(Claim::Mismatch) => return Ok(req.error_response(ApiError::IdempotencyMismatch)),
-        Ok(Claim::InFlight) => {
-            let err = ApiError::conflict(
-                "idempotency_in_progress",
-                "a request with this Idempotency-Key is still being processed; retry shortly",
-            );
-            return Ok(req.error_response(err));
-        }
-        Ok(Claim::Replay(old)) => return Ok(req.into_response(replay(*old))),
-        Ok(Claim::Fresh) => {}
+        Ok(Some(Ok(answer))) => return Ok(req.into_response(answer.into_response())),
+        Ok(Some(Err(mismatch))) => return Ok(req.error_response(mismatch)),
+        Ok(None) => {}
     }
-    req.set_payload(bytes_to_payload(bytes));
-    let res = next.call(req).await?;
-    let status = res.status();
-    let (http_req, response) = res.into_parts();
-    let (head, body) = response.into_parts();
-    let body = actix_web::body::to_bytes(body).await.unwrap_or_default();
-    let store = if status.is_server_error() {
-        None
-    } else {
-        Some((
-            status.as_u16() as i32,
-            String::from_utf8_lossy(&body).into_owned(),
-            header_text(head.headers(), header::CONTENT_TYPE),
-            header_text(head.headers(), header::LOCATION),
-        ))
-    };
-    let saved = db
-        .write(move |conn| {
-            let target = keys::table.find((&id.0, &id.1, &id.2, &id.3));
-            match store {
-                Some((s, b, ct, loc)) => diesel::update(target)
-                    .set((
-                        keys::status.eq(Some(s)),
-                        keys::response_body.eq(Some(b)),
-                        keys::content_type.eq(ct),
-                        keys::location.eq(loc),
-                    ))
-                    .execute(conn),
-                None => diesel::delete(target).execute(conn),
-            }
-            .map_err(StoreError::from)
-        })
-        .await;
-    if let Err(e) = saved {
-        tracing::warn!(error = %e, "could not record the answer of an idempotent request");
-    }
-    let response = head.set_body(body).map_into_boxed_body();
-    Ok(ServiceResponse::new(http_req, response))
-}
-
-fn header_text(h: &header::HeaderMap, name: header::HeaderName) -> Option<String> {
-    h.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
-}
-
-fn replay(old: KeyRow) -> HttpResponse {
-    let status = StatusCode::from_u16(old.status.unwrap_or(200) as u16).unwrap_or(StatusCode::OK);
-    let mut res = HttpResponse::build(status);
-    if let Some(ct) = old.content_type.and_then(|v| HeaderValue::from_str(&v).ok()) {
-        res.insert_header((header::CONTENT_TYPE, ct));
-    }
-    if let Some(loc) = old.location.and_then(|v| HeaderValue::from_str(&v).ok()) {
-        res.insert_header((header::LOCATION, loc));
-    }
-    res.insert_header(("idempotent-replayed", "true"));
-    res.body(old.response_body.unwrap_or_default())
+    req.extensions_mut().insert(scope);
+    req.set_payload(Payload::from(bytes));
+    next.call(req).await
 }
 
 async fn read_payload(req: &mut ServiceRequest) -> Result<web::Bytes, ApiError> {
@@ -203,10 +362,6 @@ async fn read_payload(req: &mut ServiceRequest) -> Result<web::Bytes, ApiError> 
         buf.extend_from_slice(&chunk);
     }
     Ok(buf.freeze())
-}
-
-fn bytes_to_payload(bytes: web::Bytes) -> actix_web::dev::Payload {
-    actix_web::dev::Payload::from(bytes)
 }
 
 /// Forgets keys older than `hours` (at least 24 are kept).

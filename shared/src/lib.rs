@@ -8,6 +8,7 @@ pub mod db;
 pub mod decimal;
 pub mod error;
 pub mod extract;
+pub mod fault;
 pub mod id;
 pub mod idempotency;
 pub mod ids;

@@ -35,7 +35,7 @@ fn complete_operation(op: &mut Operation, has_path_id: bool, has_body: bool, is_
         add("404", "No record with this id (or a malformed id).");
     }
     if is_post {
-        add("409", "Not allowed in the current state, or a request with the same Idempotency-Key is still running.");
+        add("409", "Not allowed in the current state.");
     }
     if has_body {
         add("413", "The body is larger than 1 MiB.");
@@ -43,7 +43,12 @@ fn complete_operation(op: &mut Operation, has_path_id: bool, has_body: bool, is_
     }
     add("422", "Well-formed but invalid: the `errors` list names each field.");
     add("500", "An internal error; the body carries no detail, the log has it under the request id.");
-    add("503", "A service needed for the answer is unreachable; nothing was changed.");
+    add(
+        "503",
+        "`unavailable`: a service needed for the answer is unreachable, nothing was changed. \
+         `outcome_unknown`: a service asked to make a change did not answer in time, so it may have \
+         been made; the same request with the same `Idempotency-Key` tells.",
+    );
 }
 
 /// utoipa inlines the record schema into each `Page_<Record>`; point its `items` at the

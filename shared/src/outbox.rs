@@ -35,6 +35,22 @@ pub struct Message {
     pub absolute: bool,
 }
 
+impl Message {
+    /// A message carrying `body` as JSON; an error rather than anything else (a `null`) when
+    /// the body cannot be written.
+    pub fn new(
+        aggregate: String,
+        target: Service,
+        method: &'static str,
+        path: String,
+        body: &impl serde::Serialize,
+        absolute: bool,
+    ) -> Result<Message, StoreError> {
+        let body = serde_json::to_value(body).map_err(|e| StoreError::Other(format!("outbox message body: {e}")))?;
+        Ok(Message { aggregate, target, method, path, body, absolute })
+    }
+}
+
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = outbox)]
 pub struct OutboxRow {
@@ -98,9 +114,22 @@ fn row_of(msg: Message, at: NaiveDateTime) -> OutboxRow {
     }
 }
 
+/// Why a delivered message's answer could not be taken in.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    /// The peer answered something this service cannot read: the message stays pending and
+    /// counts as failing, and is sent again (its receiver is idempotent) rather than taken as
+    /// done with nothing stored.
+    #[error("the answer could not be read: {0}")]
+    Unreadable(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// What the service does with a delivered message's answer, in the transaction that marks it
 /// delivered (e.g. store the id of the task that was created).
-pub type OnDelivered = Arc<dyn Fn(&mut DbConn, &OutboxRow, &serde_json::Value) -> Result<(), StoreError> + Send + Sync>;
+pub type OnDelivered =
+    Arc<dyn Fn(&mut DbConn, &OutboxRow, &serde_json::Value) -> Result<(), AnswerError> + Send + Sync>;
 
 /// Backlog figures for `/ready` and metrics.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -284,8 +313,20 @@ struct Outcome {
 
 impl Outcome {
     fn record(&self, conn: &mut DbConn, hook: &OnDelivered) -> Result<(), StoreError> {
-        for (row, answer) in &self.delivered {
-            mark_delivered(conn, row, answer, hook)?;
+        for (i, (row, answer)) in self.delivered.iter().enumerate() {
+            match hook(conn, row, answer) {
+                Ok(()) => mark_delivered(conn, row)?,
+                Err(AnswerError::Unreadable(e)) => {
+                    tracing::warn!(message = %row.id.0, target = %row.target, error = %e, "unreadable answer; sent again later");
+                    mark_failed(conn, row.id, row.attempts + 1, &format!("the answer could not be read: {e}"))?;
+                    // The aggregate's later messages wait for it, as after a failed send.
+                    let later = self.delivered[i + 1..].iter().map(|(r, _)| r.id);
+                    let rest: Vec<Uid> =
+                        later.chain(self.failed.iter().map(|f| f.0)).chain(self.released.clone()).collect();
+                    return release(conn, &rest);
+                }
+                Err(AnswerError::Store(e)) => return Err(e),
+            }
         }
         if let Some((id, attempts, error)) = &self.failed {
             mark_failed(conn, *id, *attempts, error)?;
@@ -322,7 +363,7 @@ fn claim(conn: &mut DbConn) -> Result<Vec<OutboxRow>, StoreError> {
             .replace("$1", "?1")
             .replace("$2", "?2"),
     };
-    let lease = at + chrono::Duration::from_std(LEASE).unwrap_or_default();
+    let lease = at + chrono::Duration::milliseconds(LEASE.as_millis() as i64);
     let lease_param = match conn {
         DbConn::Pg(_) => "$3",
         DbConn::Sqlite(_) => "?3",
@@ -340,12 +381,7 @@ fn claim(conn: &mut DbConn) -> Result<Vec<OutboxRow>, StoreError> {
 
 /// Marks `row` delivered and, when it states an absolute value, every older undelivered
 /// absolute message of its aggregate with it (they are superseded), in one statement.
-fn mark_delivered(
-    conn: &mut DbConn,
-    row: &OutboxRow,
-    answer: &serde_json::Value,
-    hook: &OnDelivered,
-) -> Result<(), StoreError> {
+fn mark_delivered(conn: &mut DbConn, row: &OutboxRow) -> Result<(), StoreError> {
     let done = (
         outbox::delivered_at.eq(Some(now())),
         outbox::locked_until.eq(None::<NaiveDateTime>),
@@ -363,7 +399,7 @@ fn mark_delivered(
     } else {
         diesel::update(outbox::table.filter(mine)).set(done).execute(conn)?;
     }
-    hook(conn, row, answer)
+    Ok(())
 }
 
 /// Capped exponential backoff with full jitter: 0.2 s, 0.4 s, ... up to 60 s.
@@ -374,7 +410,7 @@ pub fn backoff(attempts: i32) -> Duration {
 }
 
 fn mark_failed(conn: &mut DbConn, id: Uid, attempts: i32, error: &str) -> Result<(), StoreError> {
-    let next = now() + chrono::Duration::from_std(backoff(attempts)).unwrap_or_default();
+    let next = now() + chrono::Duration::milliseconds(backoff(attempts).as_millis() as i64);
     diesel::update(outbox::table.find(id))
         .set((
             outbox::attempts.eq(attempts),

@@ -15,7 +15,12 @@ use crate::telemetry::{REQUEST_ID, current_request_id};
 pub enum PeerError {
     /// Could not connect, or the connection broke.
     #[error("{peer} unreachable: {detail}")]
-    Unreachable { peer: Service, detail: String },
+    Unreachable {
+        peer: Service,
+        detail: String,
+        /// The request may have been sent before the connection broke.
+        sent: bool,
+    },
     #[error("{peer} timed out")]
     Timeout { peer: Service },
     /// The peer answered with a 4xx problem.
@@ -26,6 +31,10 @@ pub enum PeerError {
     Failed { peer: Service, status: u16 },
     #[error("{peer} sent an answer that could not be read: {detail}")]
     Decode { peer: Service, detail: String },
+    /// A change was sent and no answer could be had within the deadline: it may have been
+    /// made. Asking again with `key` tells.
+    #[error("{peer} did not answer in time; the change may have been made (Idempotency-Key {key})")]
+    OutcomeUnknown { peer: Service, key: String },
 }
 
 impl PeerError {
@@ -42,7 +51,19 @@ impl PeerError {
         match self {
             PeerError::Unreachable { .. } | PeerError::Timeout { .. } | PeerError::Failed { .. } => true,
             PeerError::Rejected { status, .. } => matches!(status, 408 | 425 | 429),
-            PeerError::Decode { .. } => false,
+            PeerError::Decode { .. } | PeerError::OutcomeUnknown { .. } => false,
+        }
+    }
+
+    /// True when the request may have reached the peer and been acted on although no answer
+    /// says so: a timeout, a connection broken after sending, a 5xx (from a proxy, say), an
+    /// answer that could not be read. Only a refused connection proves nothing arrived.
+    pub fn may_have_arrived(&self) -> bool {
+        match self {
+            PeerError::Unreachable { sent, .. } => *sent,
+            PeerError::Timeout { .. } | PeerError::Failed { .. } | PeerError::Decode { .. } => true,
+            PeerError::OutcomeUnknown { .. } => true,
+            PeerError::Rejected { .. } => false,
         }
     }
 }
@@ -56,8 +77,37 @@ impl From<PeerError> for ApiError {
                 let detail = body.get("detail").and_then(|d| d.as_str()).unwrap_or("rejected").to_owned();
                 ApiError::invalid(peer.name(), detail)
             }
+            PeerError::OutcomeUnknown { .. } => ApiError::OutcomeUnknown(e.to_string()),
             other if other.is_transient() => ApiError::Unavailable(other.to_string()),
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// How long one attempt may take, and how long a change may be asked again for before the
+/// caller is told its outcome is unknown.
+#[derive(Debug, Clone, Copy)]
+pub struct Timings {
+    pub connect: Duration,
+    pub attempt: Duration,
+    pub deadline: Duration,
+}
+
+impl Timings {
+    /// 10 s an attempt; a change is asked again for up to 25 s (a client's own timeout is
+    /// usually 30 s or more).
+    pub const DEFAULT: Timings = Timings {
+        connect: Duration::from_secs(2),
+        attempt: Duration::from_secs(10),
+        deadline: Duration::from_secs(25),
+    };
+
+    /// The default, or in a test build what `PEER_TIMINGS_MS` says (`attempt,deadline` in
+    /// milliseconds), so tests can outlast a deadline in seconds rather than minutes.
+    pub fn from_env() -> Timings {
+        match crate::fault::test_millis_pair("PEER_TIMINGS_MS") {
+            Some((attempt, deadline)) => Timings { attempt, deadline, ..Timings::DEFAULT },
+            None => Timings::DEFAULT,
         }
     }
 }
@@ -67,19 +117,22 @@ impl From<PeerError> for ApiError {
 pub struct PeerClient {
     http: reqwest::Client,
     urls: PeerUrls,
+    timings: Timings,
     /// This service's own token; a caller's token is never passed on.
     token: Option<crate::auth::ServiceToken>,
 }
 
 impl PeerClient {
-    pub fn new(urls: PeerUrls) -> PeerClient {
+    /// A client with these timings; fails only when the TLS or system setup is broken (a
+    /// client without timeouts is never used instead).
+    pub fn new(urls: PeerUrls, timings: Timings) -> Result<PeerClient, String> {
         let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(10))
+            .connect_timeout(timings.connect)
+            .timeout(timings.attempt)
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
-            .unwrap_or_default();
-        PeerClient { http, urls, token: None }
+            .map_err(|e| format!("the HTTP client for peers cannot be built: {e}"))?;
+        Ok(PeerClient { http, urls, timings, token: None })
     }
 
     /// Sends `token` (this service's own) on every call.
@@ -92,7 +145,9 @@ impl PeerClient {
         &self.urls
     }
 
-    /// Sends one request and decodes a JSON answer; `key` becomes the `Idempotency-Key`.
+    /// Sends one request and decodes a JSON answer; `key` becomes the `Idempotency-Key`. A
+    /// change (any method but GET) whose outcome is not known from an attempt is sent again
+    /// with the same key until it is, within the deadline (see [`PeerClient::change`]).
     pub async fn call<B: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
         peer: Service,
@@ -101,23 +156,58 @@ impl PeerClient {
         body: Option<&B>,
         key: Option<&str>,
     ) -> Result<T, PeerError> {
-        let value = self
-            .call_raw(
-                peer,
-                method,
-                path,
-                body.map(serde_json::to_value)
-                    .transpose()
-                    .map_err(|e| PeerError::Decode { peer, detail: e.to_string() })?,
-                key,
-                current_request_id(),
-            )
-            .await?;
+        let body = body
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(|e| PeerError::Decode { peer, detail: e.to_string() })?;
+        let value = if method == Method::GET {
+            self.call_raw(peer, method, path, body, key, current_request_id()).await?
+        } else {
+            self.change(peer, method, path, body, key).await?
+        };
         serde_json::from_value(value).map_err(|e| PeerError::Decode { peer, detail: e.to_string() })
     }
 
     pub async fn get<T: DeserializeOwned>(&self, peer: Service, path: &str) -> Result<T, PeerError> {
         self.call::<(), T>(peer, Method::GET, path, None, None).await
+    }
+
+    /// Sends a change until its outcome is known: an answer (success or refusal), or a refused
+    /// connection before anything could have arrived (nothing changed). A timeout, a broken
+    /// connection, a 5xx or an unreadable answer does not tell, so the same request is sent
+    /// again, with the same key, until one does; past the deadline the answer is
+    /// [`PeerError::OutcomeUnknown`]. Without a key the change is sent once (a repeat could
+    /// do it twice), and an ambiguous failure is unknown at once.
+    async fn change(
+        &self,
+        peer: Service,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        key: Option<&str>,
+    ) -> Result<serde_json::Value, PeerError> {
+        let end = tokio::time::Instant::now() + self.timings.deadline;
+        let mut maybe_arrived = false;
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let sent = self.call_raw(peer, method.clone(), path, body.clone(), key, current_request_id()).await;
+            let error = match sent {
+                Err(e) if e.may_have_arrived() || (maybe_arrived && e.is_transient()) => e,
+                // A refused connection on the first attempt: nothing arrived, nothing changed.
+                other => return other,
+            };
+            maybe_arrived = true;
+            let Some(key) = key else {
+                return Err(PeerError::OutcomeUnknown { peer, key: "none".into() });
+            };
+            if tokio::time::Instant::now() + pause >= end {
+                tracing::warn!(%peer, %path, key, error = %error, "outcome of a change unknown at the deadline");
+                return Err(PeerError::OutcomeUnknown { peer, key: key.to_owned() });
+            }
+            tracing::info!(%peer, %path, key, error = %error, "outcome of a change unknown; asking again with its key");
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(2));
+        }
     }
 
     /// Sends one request with an already serialized body; used by the outbox dispatcher too.
@@ -148,11 +238,17 @@ impl PeerClient {
             if e.is_timeout() {
                 PeerError::Timeout { peer }
             } else {
-                PeerError::Unreachable { peer, detail: e.to_string() }
+                PeerError::Unreachable { peer, detail: e.to_string(), sent: !e.is_connect() }
             }
         })?;
         let status = res.status().as_u16();
-        let bytes = res.bytes().await.map_err(|e| PeerError::Unreachable { peer, detail: e.to_string() })?;
+        let bytes = res.bytes().await.map_err(|e| {
+            if e.is_timeout() {
+                PeerError::Timeout { peer }
+            } else {
+                PeerError::Unreachable { peer, detail: e.to_string(), sent: true }
+            }
+        })?;
         if status >= 500 {
             return Err(PeerError::Failed { peer, status });
         }

@@ -77,6 +77,9 @@ pub enum ApiError {
     IdempotencyMismatch,
     #[error("peer unavailable: {0}")]
     Unavailable(String),
+    /// A change was asked of a peer and no answer came: it may have been made.
+    #[error("outcome unknown: {0}")]
+    OutcomeUnknown(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -107,6 +110,7 @@ impl ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", "Idempotency key reused")
             }
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
+            ApiError::OutcomeUnknown(_) => (StatusCode::SERVICE_UNAVAILABLE, "outcome_unknown", "Outcome unknown"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         }
     }
@@ -131,6 +135,13 @@ impl ApiError {
             ApiError::Unavailable(d) => {
                 (format!("a service needed to answer is unavailable: {d}; nothing was changed"), None)
             }
+            ApiError::OutcomeUnknown(d) => (
+                format!(
+                    "{d}. The change may have been made: send the same request again with the same \
+                     Idempotency-Key to learn its outcome (it is never made twice)"
+                ),
+                None,
+            ),
             // 5xx bodies stay opaque: the cause goes to the log only.
             ApiError::Internal(_) => {
                 ("an internal error occurred; see the server log for this request id".into(), None)

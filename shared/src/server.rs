@@ -29,6 +29,13 @@ pub struct ServiceApp {
     pub routes: for<'a> fn(&mut utoipa_actix_web::service_config::ServiceConfig<'a>),
     /// What to do with the answer to a delivered outbox message.
     pub on_delivered: OnDelivered,
+    /// Work of the service's own that runs beside it until it stops (none: [`no_background`]).
+    pub background: fn(Ctx, CancellationToken) -> futures_util::future::BoxFuture<'static, ()>,
+}
+
+/// For a service with no background work of its own.
+pub fn no_background(_: Ctx, _: CancellationToken) -> futures_util::future::BoxFuture<'static, ()> {
+    Box::pin(async {})
 }
 
 /// What every handler can reach.
@@ -120,8 +127,9 @@ pub async fn start(app: ServiceApp, config: Config, listener: Option<TcpListener
         Some(auth) => Some(Verifier::new(auth).map_err(|e| StartError::Other(format!("authentication: {e}")))?),
         None => None,
     };
-    let peers =
-        PeerClient::new(config.peers.clone()).with_token(ServiceToken::new(app.service.name(), config.auth.as_ref()));
+    let peers = PeerClient::new(config.peers.clone(), crate::peer::Timings::from_env())
+        .map_err(StartError::Other)?
+        .with_token(ServiceToken::new(app.service.name(), config.auth.as_ref()));
     crate::telemetry::metrics_handle();
     let outbox = Outbox::new(db.clone(), peers.clone(), app.on_delivered.clone()).for_service(app.service);
     let ctx = Ctx { service: app.service, db: db.clone(), peers, outbox: outbox.clone() };
@@ -130,6 +138,7 @@ pub async fn start(app: ServiceApp, config: Config, listener: Option<TcpListener
     let tasks = TaskTracker::new();
     tasks.spawn(outbox.clone().run(stop.child_token()));
     tasks.spawn(housekeeping(db.clone(), stop.child_token()));
+    tasks.spawn((app.background)(ctx.clone(), stop.child_token()));
     tasks.spawn(crate::telemetry::metrics_upkeep(stop.child_token()));
 
     let data = ctx.clone();

@@ -71,7 +71,7 @@ async fn receiver(seen: Seen, down: Arc<Mutex<bool>>) -> (String, actix_web::dev
 fn peers(url: &str) -> PeerClient {
     let mut p = PeerUrls::local();
     p.set(Service::Sales, url.to_owned());
-    PeerClient::new(p)
+    PeerClient::new(p, shared::peer::Timings::DEFAULT).unwrap()
 }
 
 fn message(aggregate: &str, n: i64, absolute: bool) -> Message {

@@ -400,6 +400,9 @@ pub struct Cluster {
     pub dbs: Vec<(Service, TestDb)>,
     pub backend: Backend,
     dir: tempfile::TempDir,
+    /// Variables a service's next processes get on top of the usual ones (fault points,
+    /// shorter timeouts: settings only test builds read).
+    env: Vec<(Service, String, String)>,
 }
 
 impl std::ops::Deref for Cluster {
@@ -423,7 +426,7 @@ impl Cluster {
             dbs.push((s, fresh(backend, s.name())?));
         }
         let api = Api::new(urls).with_token(auth::token(shared::auth::Role::Admin, "cluster", None)?);
-        let mut c = Cluster { api, procs: vec![], dbs, backend, dir: tempfile::tempdir()? };
+        let mut c = Cluster { api, procs: vec![], dbs, backend, dir: tempfile::tempdir()?, env: vec![] };
         for (s, port) in ports {
             c.spawn(s, port).await?;
         }
@@ -451,6 +454,9 @@ impl Cluster {
         for peer in Service::ALL {
             cmd.env(peer.url_var(), self.api.url(peer));
         }
+        for (_, k, v) in self.env.iter().filter(|(x, _, _)| *x == s) {
+            cmd.env(k, v);
+        }
         let child = cmd.spawn()?;
         self.procs.push(Proc { service: s, port, database_url: self.database_url(s), child: Some(child), log });
         let health = format!("http://127.0.0.1:{port}/health");
@@ -475,6 +481,20 @@ impl Cluster {
     fn main_proc(&mut self, s: Service) -> R<&mut Proc> {
         let port = self.api.urls.get(s).rsplit(':').next().unwrap_or("").parse::<u16>()?;
         self.procs.iter_mut().find(|p| p.service == s && p.port == port).ok_or_else(|| format!("no {s}").into())
+    }
+
+    /// Sets `key` for the next processes of `s` (started by [`Cluster::restart`]); `None` unsets it.
+    pub fn set_env(&mut self, s: Service, key: &str, value: Option<&str>) {
+        self.env.retain(|(x, k, _)| !(*x == s && k == key));
+        if let Some(v) = value {
+            self.env.push((s, key.to_owned(), v.to_owned()));
+        }
+    }
+
+    /// True while the process of `s` the others talk to is running (not dead of a fault point).
+    pub fn is_running(&mut self, s: Service) -> R<bool> {
+        let p = self.main_proc(s)?;
+        Ok(p.child.as_mut().is_some_and(|c| c.try_wait().ok().flatten().is_none()))
     }
 
     /// `kill -9` of the service the others talk to; answers its port.

@@ -23,6 +23,7 @@ pub fn app() -> ServiceApp {
         service: Service::Helpdesk,
         migrations: Migrations { postgres: || POSTGRES, sqlite: || SQLITE },
         routes: api::routes,
+        background: shared::server::no_background,
         on_delivered: Arc::new(|_, _, _| Ok(())),
     }
 }

@@ -75,12 +75,8 @@ pub async fn prepaid_hours(peers: &PeerClient, customer: CustomerId) -> Result<O
 }
 
 /// Records a timesheet; answers projects' timesheet as it sent it.
-pub async fn log_time(
-    peers: &PeerClient,
-    body: &NewTimesheet,
-    key: Option<&str>,
-) -> Result<serde_json::Value, PeerError> {
-    peers.call(Service::Projects, Method::POST, "/api/v1/timesheets", Some(body), key).await
+pub async fn log_time(peers: &PeerClient, body: &NewTimesheet, key: &str) -> Result<serde_json::Value, PeerError> {
+    peers.call(Service::Projects, Method::POST, "/api/v1/timesheets", Some(body), Some(key)).await
 }
 
 /// One page of a ticket's timesheets, as projects sent it.

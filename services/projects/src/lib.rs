@@ -4,6 +4,8 @@
 
 pub mod api;
 pub mod domain;
+pub mod peers;
+pub mod reconcile;
 pub mod store;
 
 use std::sync::Arc;
@@ -23,5 +25,6 @@ pub fn app() -> ServiceApp {
         migrations: Migrations { postgres: || POSTGRES, sqlite: || SQLITE },
         routes: api::routes,
         on_delivered: Arc::new(|_, _, _| Ok(())),
+        background: |ctx, stop| Box::pin(reconcile::run(ctx, stop)),
     }
 }

@@ -96,6 +96,16 @@ async fn setup(api: &Api, line: &str) -> Result<(String, String), Box<dyn std::e
     Ok((project["id"].as_str().unwrap().to_owned(), task["id"].as_str().unwrap().to_owned()))
 }
 
+/// Projects already knows (as if sales and helpdesk had answered) that `line` and `ticket` are
+/// `customer`'s, so that time on them needs no peer.
+async fn known(r: &Running, line: &str, ticket: &str, customer: uuid::Uuid) -> R {
+    let mut facts = projects::domain::customers::Customers::default();
+    facts.lines.insert(line.parse()?, shared::ids::CustomerId(customer));
+    facts.tickets.insert(ticket.parse()?, Some(shared::ids::CustomerId(customer)));
+    r.ctx.db.write(move |c| projects::store::customers::remember(c, &facts)).await?;
+    Ok(())
+}
+
 #[tokio::test]
 async fn time_logged_counts_on_task_line_and_ticket_and_is_announced() -> R {
     for db in TestDb::both("projects_ledger") {
@@ -104,6 +114,7 @@ async fn time_logged_counts_on_task_line_and_ticket_and_is_announced() -> R {
         let line = uuid::Uuid::now_v7().to_string();
         let ticket = uuid::Uuid::now_v7().to_string();
         let (project, task) = setup(&api, &line).await?;
+        known(&app, &line, &ticket, uuid::Uuid::now_v7()).await?;
 
         for hours in ["1.5", "1.50", "2.25"] {
             let (s, t) = api
@@ -133,6 +144,37 @@ async fn time_logged_counts_on_task_line_and_ticket_and_is_announced() -> R {
         let (_, rest) = api.get(&format!("/timesheets?ticket_id={ticket}&limit=2&cursor={cursor}")).await?;
         assert_eq!(rest["items"].as_array().map(Vec::len), Some(1));
         assert_eq!(rest["next_cursor"], Value::Null);
+        app.stop().await;
+    }
+    Ok(())
+}
+
+/// Whose a ticket or a line is must be learned from helpdesk or sales before time counts on it:
+/// while they cannot answer, such time is a 503 and nothing is recorded; time on the task alone
+/// needs neither.
+#[tokio::test]
+async fn time_on_a_ticket_or_line_not_known_yet_waits_for_its_owner() -> R {
+    for db in TestDb::both("projects_owners_down") {
+        let app = spawn(projects::app(), &db, unreachable_peers()).await?;
+        let api = Api::new(&app);
+        let line = uuid::Uuid::now_v7().to_string();
+        let (_, task) = setup(&api, &line).await?;
+        let (_, plain) = api.post("/timesheets", json!({"employee": "Ann", "hours": "1", "task_id": task})).await?;
+        for extra in [json!({"ticket_id": uuid::Uuid::now_v7()}), json!({"sale_line_id": uuid::Uuid::now_v7()})] {
+            let mut body = json!({"employee": "Ann", "hours": "2", "task_id": task});
+            body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            let (s, problem) = api.post("/timesheets", body.clone()).await?;
+            assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}: {problem}");
+            let id = plain["id"].as_str().unwrap();
+            let (s, problem) = api.patch(&format!("/timesheets/{id}"), extra).await?;
+            assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{problem}");
+        }
+        let (_, list) = api.get(&format!("/timesheets?task_id={task}")).await?;
+        assert_eq!(list["items"].as_array().map(Vec::len), Some(1), "nothing more was recorded");
+        assert_eq!(list["items"][0]["ticket_id"], Value::Null);
+        assert_eq!(list["items"][0]["sale_line_id"], json!(line));
+        let (_, t) = api.get(&format!("/tasks/{task}")).await?;
+        assert_eq!(t["effective_hours"], "1.00");
         app.stop().await;
     }
     Ok(())

@@ -22,6 +22,7 @@ pub fn app() -> ServiceApp {
         service: Service::Sales,
         migrations: Migrations { postgres: || POSTGRES, sqlite: || SQLITE },
         routes: api::routes,
+        background: shared::server::no_background,
         on_delivered: Arc::new(domain::generation::on_delivered),
     }
 }

@@ -2,11 +2,13 @@ use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::auth::Caller;
+use shared::error::Error;
 use shared::extract::Body;
+use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{ProjectId, TeamId};
 use shared::page::{Page, PageRequest};
 use shared::problem::{ApiError, Problem};
-use shared::respond::{created, ok};
+use shared::respond::ok;
 use shared::server::Ctx;
 use utoipa::{IntoParams, ToSchema};
 
@@ -100,6 +102,7 @@ pub struct TeamQuery {
 pub async fn create_team(
     ctx: web::Data<Ctx>,
     caller: Caller,
+    idem: Idempotency,
     body: Body<CreateTeam>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
@@ -109,8 +112,14 @@ pub async fn create_team(
         use_time_reinvoicing: b.use_time_reinvoicing.unwrap_or(false),
         project_id: b.project_id,
     };
-    let t = teams::create(&ctx, &caller, new).await?;
-    Ok(created(format!("/api/v1/teams/{}", t.id), TeamDto::from(t)))
+    let team = teams::prepare(&ctx, &caller, new).await?;
+    let answer = idem
+        .write(&ctx.db, move |c| {
+            let t = teams::insert(c, team)?;
+            Ok::<_, Error>(Answer::created(format!("/api/v1/teams/{}", t.id), &TeamDto::from(t))?)
+        })
+        .await?;
+    Ok(answer.into())
 }
 
 /// List teams, newest first.

@@ -5,11 +5,13 @@ use shared::Dec2;
 use shared::auth::Caller;
 use shared::contracts::{TimesheetTotal, TotalApplied};
 use shared::error::Checks;
+use shared::error::Error;
 use shared::extract::Body;
+use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{CustomerId, SaleLineId, TaskId, TeamId, TicketId};
 use shared::page::{Page, PageRequest};
 use shared::problem::{ApiError, Problem};
-use shared::respond::{created, ok};
+use shared::respond::ok;
 use shared::server::Ctx;
 use utoipa::{IntoParams, ToSchema};
 
@@ -192,6 +194,7 @@ pub struct TotalAppliedDto {
 pub async fn create_ticket(
     ctx: web::Data<Ctx>,
     caller: Caller,
+    idem: Idempotency,
     body: Body<CreateTicket>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
@@ -204,8 +207,14 @@ pub async fn create_ticket(
         task_id: b.task_id,
         sale_line_id: b.sale_line_id,
     };
-    let t = tickets::create(&ctx, &caller, new).await?;
-    Ok(created(format!("/api/v1/tickets/{}", t.ticket.id), TicketDto::from(t)))
+    let ticket = tickets::prepare(&ctx, &caller, new).await?;
+    let answer = idem
+        .write(&ctx.db, move |c| {
+            let t = tickets::open(c, ticket)?;
+            Ok::<_, Error>(Answer::created(format!("/api/v1/tickets/{}", t.ticket.id), &TicketDto::from(t))?)
+        })
+        .await?;
+    Ok(answer.into())
 }
 
 /// List tickets, newest first.

@@ -1,13 +1,14 @@
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shared::Dec2;
 use shared::auth::Caller;
-use shared::extract::{Body, idempotency_key};
+use shared::extract::Body;
+use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{InvoiceId, ProjectId, SaleLineId, TaskId, TicketId, TimesheetId};
 use shared::page::{Page, PageRequest};
 use shared::problem::{ApiError, Problem};
-use shared::respond::{created, ok};
+use shared::respond::ok;
 use shared::server::Ctx;
 use utoipa::{IntoParams, ToSchema};
 
@@ -82,21 +83,28 @@ pub struct TicketTimeQuery {
     responses((status = 201, body = TicketTimesheetDto), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "the ticket's team does not use timesheets", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "projects is unreachable; nothing was recorded", body = Problem, content_type = "application/problem+json")))]
+        (status = 503, description = "`unavailable`: projects is unreachable, nothing was recorded; `outcome_unknown`: projects did not answer in time, so the time may have been recorded: send the same request with the same `Idempotency-Key` to learn it (it is never recorded twice)", body = Problem, content_type = "application/problem+json")))]
 #[post("/tickets/{id}/timesheets")]
 #[tracing::instrument(skip_all, fields(ticket = %id))]
 pub async fn log_ticket_time(
     ctx: web::Data<Ctx>,
     caller: Caller,
-    req: HttpRequest,
+    idem: Idempotency,
     id: web::Path<TicketId>,
     body: Body<LogTicketTime>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.0);
     let cmd = LogTime { employee: b.employee, hours: b.hours.0, date: b.date, description: b.description };
-    let sheet = time::log(&ctx, &caller, id, cmd, idempotency_key(&req).as_deref()).await?;
-    let sheet_id = sheet.get("id").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-    Ok(created(format!("/api/v1/tickets/{id}/timesheets/{sheet_id}"), sheet))
+    let sheet = time::log(&ctx, &caller, id, cmd, &idem.key_for("helpdesk-time")).await?;
+    let sheet_id = sheet
+        .get("id")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| ApiError::Internal("projects answered a timesheet without an id".into()))?;
+    // The entry is projects', made under a key derived from this request's: remembering the
+    // answer here only spares a repeat the round trip.
+    let answer = Answer::created(format!("/api/v1/tickets/{id}/timesheets/{sheet_id}"), &sheet)?;
+    idem.remember(&ctx.db, &answer).await;
+    Ok(answer.into())
 }
 
 /// List a ticket's timesheets, newest first.

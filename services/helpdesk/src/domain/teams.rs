@@ -61,7 +61,9 @@ async fn ensure_project(ctx: &Ctx, team: &mut Team) -> Result<()> {
     Ok(())
 }
 
-pub async fn create(ctx: &Ctx, caller: &Caller, new: NewTeam) -> Result<Team> {
+/// Checks a new team and makes sure its project exists (asking projects), without writing the
+/// team: [`insert`] does, in the transaction that also keeps the request's answer.
+pub async fn prepare(ctx: &Ctx, caller: &Caller, new: NewTeam) -> Result<Team> {
     super::access::may_manage_teams(caller)?;
     let mut team = Team {
         id: TeamId::new(),
@@ -79,12 +81,13 @@ pub async fn create(ctx: &Ctx, caller: &Caller, new: NewTeam) -> Result<Team> {
         check_project(ctx, p).await?;
     }
     ensure_project(ctx, &mut team).await?;
-    ctx.db
-        .write(move |c| {
-            store::teams::insert(c, &team)?;
-            Ok(team)
-        })
-        .await
+    Ok(team)
+}
+
+/// Writes a prepared team, in the caller's transaction.
+pub fn insert(conn: &mut DbConn, team: Team) -> Result<Team> {
+    store::teams::insert(conn, &team)?;
+    Ok(team)
 }
 
 /// Changes a team. A team left with timesheets on and no project gets a new one.

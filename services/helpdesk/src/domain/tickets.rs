@@ -238,7 +238,9 @@ async fn team_of(ctx: &Ctx, field: &'static str, id: TeamId) -> Result<Team> {
 /// Opens a ticket. Its sale line comes from the line given (reinvoicing teams only), else
 /// from its task, else, on a reinvoicing team, from the customer's oldest prepaid line with
 /// hours left. Every peer is asked before anything is written.
-pub async fn create(ctx: &Ctx, caller: &Caller, new: NewTicket) -> Result<Shown> {
+/// Checks a new ticket and everything it links to (asking projects and sales), without writing
+/// anything: [`open`] writes it, in the transaction that also keeps the request's answer.
+pub async fn prepare(ctx: &Ctx, caller: &Caller, new: NewTicket) -> Result<Shown> {
     super::access::may_open_tickets(caller)?;
     if caller.role == Role::Customer {
         // A customer opens tickets for itself only; another customer is as unknown to it as
@@ -277,7 +279,7 @@ pub async fn create(ctx: &Ctx, caller: &Caller, new: NewTicket) -> Result<Shown>
         line = Some(l);
         remaining = Some(Some(hours));
     }
-    let mut ticket = Ticket {
+    let ticket = Ticket {
         id: TicketId::new(),
         number: 0,
         team_id: team.id,
@@ -290,19 +292,18 @@ pub async fn create(ctx: &Ctx, caller: &Caller, new: NewTicket) -> Result<Shown>
         hours_spent: Decimal::ZERO,
         created_at: shared::db::now_utc(),
     };
-    let ticket = ctx
-        .db
-        .write(move |c| {
-            ticket.number = store::tickets::take_number(c, "ticket")?;
-            store::tickets::insert(c, &ticket)?;
-            Ok::<_, Error>(ticket)
-        })
-        .await?;
     let remaining_hours = match remaining {
         Some(r) => r,
         None => remaining_after_write(ctx, ticket.sale_line_id).await,
     };
     Ok(Shown { ticket, remaining_hours })
+}
+
+/// Writes a prepared ticket with its number, in the caller's transaction.
+pub fn open(conn: &mut DbConn, mut shown: Shown) -> Result<Shown> {
+    shown.ticket.number = store::tickets::take_number(conn, "ticket")?;
+    store::tickets::insert(conn, &shown.ticket)?;
+    Ok(shown)
 }
 
 /// Changes a ticket. A new task brings its sale line; a new line (from a task or set

@@ -1,6 +1,9 @@
 //! Time on tickets. It is not kept here: each entry becomes a timesheet in projects, created
 //! synchronously, so that when projects is down the caller is told (503) and nothing is
-//! recorded anywhere, rather than time being lost silently.
+//! recorded anywhere, rather than time being lost silently. The call always carries a key
+//! (derived from the client's, or made for this request), and a call whose outcome is unknown
+//! (a timeout, a broken connection) is asked again with it until projects says what became of
+//! it: the caller is never told "nothing was recorded" about time that was.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -11,16 +14,12 @@ use shared::decimal::check_decimal;
 use shared::ids::{TicketId, TimesheetId};
 use shared::page::PageRequest;
 use shared::server::Ctx;
-use uuid::Uuid;
 
 use super::{Checks, Error, Result, check_description, check_text, peer_rejection, tickets};
 use crate::peers;
 
 /// Most hours one entry may hold: one day (as projects holds too).
 pub const MAX_HOURS: Decimal = Decimal::from_parts(24, 0, 0, false, 0);
-
-/// Longest `Idempotency-Key` a peer accepts.
-const MAX_KEY: usize = 255;
 
 #[derive(Debug, Clone)]
 pub struct LogTime {
@@ -30,17 +29,6 @@ pub struct LogTime {
     pub description: Option<String>,
 }
 
-/// The key projects sees: the caller's, scoped to the ticket (so one key on two tickets is
-/// two entries). Without one there is none: the call is never retried with the same key, so a
-/// fresh key would only cost projects two more write transactions per entry (BENCHMARKS.md).
-fn projects_key(ticket: TicketId, caller_key: Option<&str>) -> Option<String> {
-    match caller_key {
-        Some(k) if ticket.to_string().len() + 1 + k.len() <= MAX_KEY => Some(format!("{ticket}:{k}")),
-        Some(k) => Some(format!("{ticket}:{}", Uuid::new_v5(&ticket.0, k.as_bytes()))),
-        None => None,
-    }
-}
-
 /// Records time on a ticket as a timesheet in projects, on the ticket's task (or the team's
 /// project) and sale line; answers the timesheet as projects sent it.
 pub async fn log(
@@ -48,7 +36,7 @@ pub async fn log(
     caller: &Caller,
     id: TicketId,
     cmd: LogTime,
-    caller_key: Option<&str>,
+    projects_key: &str,
 ) -> Result<serde_json::Value> {
     super::access::may_work_tickets(caller)?;
     let (ticket, team) = tickets::load_with_team(ctx, id).await?;
@@ -85,7 +73,7 @@ pub async fn log(
         // Helpdesk records it with its own token, for the agent who logged it.
         created_by: Some(caller.sub.clone()),
     };
-    peers::log_time(&ctx.peers, &body, projects_key(id, caller_key).as_deref()).await.map_err(peer_rejection)
+    peers::log_time(&ctx.peers, &body, projects_key).await.map_err(peer_rejection)
 }
 
 /// A page of the ticket's timesheets, as projects sent it.
@@ -104,22 +92,5 @@ pub async fn get(ctx: &Ctx, caller: &Caller, id: TicketId, timesheet: TimesheetI
     match sheet {
         Some(s) if s.get("ticket_id").and_then(|t| t.as_str()) == Some(id.to_string().as_str()) => Ok(s),
         _ => Err(Error::not_found("timesheet of this ticket", timesheet)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_key_sent_to_projects_is_scoped_to_the_ticket_and_never_too_long() {
-        let (a, b) = (TicketId::new(), TicketId::new());
-        assert_eq!(projects_key(a, Some("k1")), Some(format!("{a}:k1")));
-        assert_ne!(projects_key(a, Some("k1")), projects_key(b, Some("k1")));
-        let long = "x".repeat(255);
-        let key = projects_key(a, Some(&long));
-        assert!(key.as_ref().is_some_and(|k| k.len() <= MAX_KEY));
-        assert_eq!(key, projects_key(a, Some(&long)), "the same caller key maps to the same key");
-        assert_eq!(projects_key(a, None), None, "no caller key, no key: nothing would ever repeat it");
     }
 }

@@ -3,13 +3,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shared::Dec2;
 use shared::auth::Caller;
-use shared::db::StoreError;
 use shared::error::Error;
 use shared::extract::{Body, OptionalBody};
+use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{CustomerId, InvoiceId, InvoiceLineId, OrderId, SaleLineId};
 use shared::page::{Page, PageRequest};
 use shared::problem::{ApiError, Problem};
-use shared::respond::{created, ok};
+use shared::respond::ok;
 use shared::server::Ctx;
 use utoipa::{IntoParams, ToSchema};
 
@@ -307,6 +307,7 @@ pub struct InvoiceQuery {
 pub async fn create_invoice(
     ctx: web::Data<Ctx>,
     caller: Caller,
+    idem: Idempotency,
     body: Body<CreateInvoice>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
@@ -320,15 +321,22 @@ pub async fn create_invoice(
         lines: b.lines.into_iter().map(NewLine::from).collect(),
     };
     let creator = caller.clone();
-    let i = match (ctx.db.write(move |c| invoices::create(c, &creator, new)).await, chosen) {
-        // A concurrent request with the same id won the insert: answer its invoice.
-        (Err(Error::Store(StoreError::Conflict(_))), Some(id)) => {
-            ctx.db.run(move |c| invoices::get(c, &caller, id)).await?
+    let written = idem
+        .write(&ctx.db, move |c| {
+            let i = invoices::create(c, &creator, new)?;
+            Ok::<_, Error>(Answer::created(format!("/api/v1/invoices/{}", i.id), &InvoiceDto::from(i))?)
+        })
+        .await;
+    let answer = match (written, chosen) {
+        // A concurrent request (under another key) with the same id won the insert: answer its invoice.
+        (Err(ApiError::Conflict { code: "conflict", .. }), Some(id)) => {
+            let i = ctx.db.run(move |c| invoices::get(c, &caller, id)).await?;
+            Answer::created(format!("/api/v1/invoices/{}", i.id), &InvoiceDto::from(i))?
         }
         (result, _) => result?,
     };
     ctx.outbox.flush(FLUSH_WAIT).await;
-    Ok(created(format!("/api/v1/invoices/{}", i.id), InvoiceDto::from(i)))
+    Ok(answer.into())
 }
 
 impl From<CreateInvoiceLine> for NewLine {
@@ -397,12 +405,15 @@ pub async fn get_invoice(
 pub async fn post_invoice(
     ctx: web::Data<Ctx>,
     caller: Caller,
+    idem: Idempotency,
     id: web::Path<InvoiceId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let i = ctx.db.write(move |c| lifecycle::post(c, &caller, id)).await?;
+    let answer = idem
+        .write(&ctx.db, move |c| Ok::<_, Error>(Answer::ok(&InvoiceDto::from(lifecycle::post(c, &caller, id)?))?))
+        .await?;
     ctx.outbox.flush(FLUSH_WAIT).await;
-    Ok(ok(InvoiceDto::from(i)))
+    Ok(answer.into())
 }
 
 /// Cancel a draft, or a posted invoice with no payment (409 otherwise). Its quantities stop
@@ -417,12 +428,15 @@ pub async fn post_invoice(
 pub async fn cancel_invoice(
     ctx: web::Data<Ctx>,
     caller: Caller,
+    idem: Idempotency,
     id: web::Path<InvoiceId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let i = ctx.db.write(move |c| lifecycle::cancel(c, &caller, id)).await?;
+    let answer = idem
+        .write(&ctx.db, move |c| Ok::<_, Error>(Answer::ok(&InvoiceDto::from(lifecycle::cancel(c, &caller, id)?))?))
+        .await?;
     ctx.outbox.flush(FLUSH_WAIT).await;
-    Ok(ok(InvoiceDto::from(i)))
+    Ok(answer.into())
 }
 
 /// Create a draft credit note for a posted invoice: for all of it that is not credited yet,
@@ -439,6 +453,7 @@ pub async fn cancel_invoice(
 pub async fn create_credit_note(
     ctx: web::Data<Ctx>,
     caller: Caller,
+    idem: Idempotency,
     id: web::Path<InvoiceId>,
     body: OptionalBody<CreateCreditNote>,
 ) -> Result<HttpResponse, ApiError> {
@@ -446,7 +461,12 @@ pub async fn create_credit_note(
     let lines = body.0.and_then(|b| b.lines).map(|ls| {
         ls.into_iter().map(|l| CreditLine { sale_line_id: l.sale_line_id, quantity: l.quantity.0 }).collect()
     });
-    let note = ctx.db.write(move |c| lifecycle::credit(c, &caller, id, lines)).await?;
+    let answer = idem
+        .write(&ctx.db, move |c| {
+            let note = lifecycle::credit(c, &caller, id, lines)?;
+            Ok::<_, Error>(Answer::created(format!("/api/v1/invoices/{}", note.id), &InvoiceDto::from(note))?)
+        })
+        .await?;
     ctx.outbox.flush(FLUSH_WAIT).await;
-    Ok(created(format!("/api/v1/invoices/{}", note.id), InvoiceDto::from(note)))
+    Ok(answer.into())
 }

@@ -4,10 +4,11 @@ use serde::{Deserialize, Serialize};
 use shared::Dec2;
 use shared::auth::Caller;
 use shared::extract::Body;
+use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{InvoiceId, PaymentId};
 use shared::page::Page;
 use shared::problem::{ApiError, Problem};
-use shared::respond::{created, ok};
+use shared::respond::ok;
 use shared::server::Ctx;
 use utoipa::ToSchema;
 
@@ -77,21 +78,25 @@ pub struct CreatePayment {
 pub async fn create_payment(
     ctx: web::Data<Ctx>,
     caller: Caller,
+    idem: Idempotency,
     id: web::Path<InvoiceId>,
     body: Body<CreatePayment>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.0);
     let new = NewPayment { amount: b.amount.0, date: b.date };
-    let (p, residual, state) = ctx.db.write(move |c| payments::pay(c, &caller, id, new)).await?;
-    let location = format!("/api/v1/invoices/{id}/payments/{}", p.id);
-    Ok(created(
-        location,
-        PaymentRecorded {
-            payment: p.into(),
-            invoice_amount_residual: residual.into(),
-            invoice_payment_state: state.into(),
-        },
-    ))
+    let answer = idem
+        .write(&ctx.db, move |c| {
+            let (p, residual, state) = payments::pay(c, &caller, id, new)?;
+            let location = format!("/api/v1/invoices/{id}/payments/{}", p.id);
+            let recorded = PaymentRecorded {
+                payment: p.into(),
+                invoice_amount_residual: residual.into(),
+                invoice_payment_state: state.into(),
+            };
+            Ok::<_, shared::error::Error>(Answer::created(location, &recorded)?)
+        })
+        .await?;
+    Ok(answer.into())
 }
 
 /// List an invoice's payments, newest first.

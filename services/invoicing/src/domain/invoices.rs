@@ -324,7 +324,7 @@ pub fn create(conn: &mut DbConn, caller: &Caller, new: NewInvoice) -> Result<Inv
         })
         .collect();
     let invoice = Invoice::draft(
-        new.id.unwrap_or_default(),
+        new.id.unwrap_or_else(InvoiceId::new),
         Kind::Invoice,
         new.customer_id,
         new.sale_order_id,

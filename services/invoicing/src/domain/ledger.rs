@@ -38,18 +38,10 @@ impl InvoicedDeltas {
     pub fn apply(self, conn: &mut DbConn) -> Result<()> {
         for (line, delta) in self.0.into_iter().filter(|(_, d)| !d.is_zero()) {
             let (quantity, version) = store::totals::add_invoiced(conn, line, delta)?;
-            outbox::enqueue(
-                conn,
-                Message {
-                    aggregate: sale_line_aggregate(line.0),
-                    target: Service::Sales,
-                    method: "PUT",
-                    path: line_invoiced_total_path(line.0),
-                    body: serde_json::to_value(InvoicedTotal { quantity: quantity.into(), version })
-                        .unwrap_or_default(),
-                    absolute: true,
-                },
-            )?;
+            let total = InvoicedTotal { quantity: quantity.into(), version };
+            let path = line_invoiced_total_path(line.0);
+            let message = Message::new(sale_line_aggregate(line.0), Service::Sales, "PUT", path, &total, true)?;
+            outbox::enqueue(conn, message)?;
         }
         Ok(())
     }
@@ -62,16 +54,8 @@ pub fn release_timesheets(conn: &mut DbConn, claim: InvoiceId, sale_lines: Vec<S
         return Ok(());
     }
     let body = ReleaseTimesheets { sale_line_ids: Some(sale_lines.into_iter().map(|l| l.0).collect()) };
-    outbox::enqueue(
-        conn,
-        Message {
-            aggregate: format!("invoice:{claim}"),
-            target: Service::Projects,
-            method: "POST",
-            path: release_claim_path(claim.0),
-            body: serde_json::to_value(body).unwrap_or_default(),
-            absolute: false,
-        },
-    )?;
+    let message =
+        Message::new(format!("invoice:{claim}"), Service::Projects, "POST", release_claim_path(claim.0), &body, false)?;
+    outbox::enqueue(conn, message)?;
     Ok(())
 }

@@ -3,10 +3,11 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use shared::Dec2;
 use shared::auth::Caller;
+use shared::error::Error;
 use shared::extract::{Body, OptionalBody};
+use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{InvoiceId, SaleLineId};
 use shared::problem::{ApiError, Problem};
-use shared::respond::ok;
 use shared::server::Ctx;
 use utoipa::ToSchema;
 
@@ -76,17 +77,26 @@ pub struct ReleaseDto {
 pub async fn claim_timesheets(
     ctx: web::Data<Ctx>,
     caller: Caller,
+    idem: Idempotency,
     body: Body<ClaimRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let invoice_id = b.invoice_id;
     let claim = Claim { invoice_id, sale_line_ids: b.sale_line_ids, date_from: b.date_from, date_to: b.date_to };
-    let lines = ctx.db.write(move |c| billing::claim(c, &caller, claim)).await?;
-    let lines = lines
-        .into_iter()
-        .map(|l| ClaimedLineDto { sale_line_id: l.sale_line_id, hours: l.hours.into(), timesheets: l.timesheets })
-        .collect();
-    Ok(ok(ClaimDto { invoice_id, lines }))
+    let answer = idem
+        .write(&ctx.db, move |c| {
+            let lines = billing::claim(c, &caller, claim)?
+                .into_iter()
+                .map(|l| ClaimedLineDto {
+                    sale_line_id: l.sale_line_id,
+                    hours: l.hours.into(),
+                    timesheets: l.timesheets,
+                })
+                .collect();
+            Ok::<_, Error>(Answer::ok(&ClaimDto { invoice_id, lines })?)
+        })
+        .await?;
+    Ok(answer.into())
 }
 
 /// Release an invoice's timesheets (it was cancelled or credited): they are unbilled again,
@@ -99,11 +109,17 @@ pub async fn claim_timesheets(
 pub async fn release_timesheets(
     ctx: web::Data<Ctx>,
     caller: Caller,
+    idem: Idempotency,
     invoice_id: web::Path<InvoiceId>,
     body: OptionalBody<ReleaseRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let invoice_id = invoice_id.into_inner();
     let lines = body.0.and_then(|b| b.sale_line_ids);
-    let released = ctx.db.write(move |c| billing::release(c, &caller, invoice_id, lines)).await?;
-    Ok(ok(ReleaseDto { invoice_id, released }))
+    let answer = idem
+        .write(&ctx.db, move |c| {
+            let released = billing::release(c, &caller, invoice_id, lines)?;
+            Ok::<_, Error>(Answer::ok(&ReleaseDto { invoice_id, released })?)
+        })
+        .await?;
+    Ok(answer.into())
 }

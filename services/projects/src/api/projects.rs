@@ -2,11 +2,13 @@ use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::auth::Caller;
+use shared::error::Error;
 use shared::extract::Body;
+use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{CustomerId, ProjectId, SaleLineId};
 use shared::page::{Page, PageRequest};
 use shared::problem::{ApiError, Problem};
-use shared::respond::{created, ok};
+use shared::respond::ok;
 use shared::server::Ctx;
 use utoipa::{IntoParams, ToSchema};
 
@@ -103,6 +105,7 @@ pub struct ProjectQuery {
 pub async fn create_project(
     ctx: web::Data<Ctx>,
     caller: Caller,
+    idem: Idempotency,
     body: Body<CreateProject>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
@@ -113,8 +116,13 @@ pub async fn create_project(
         sale_line_id: b.sale_line_id,
         allow_timesheets: b.allow_timesheets.unwrap_or(true),
     };
-    let p = ctx.db.write(move |c| projects::create(c, &caller, new)).await?;
-    Ok(created(format!("/api/v1/projects/{}", p.id), ProjectDto::from(p)))
+    let answer = idem
+        .write(&ctx.db, move |c| {
+            let p = projects::create(c, &caller, new)?;
+            Ok::<_, Error>(Answer::created(format!("/api/v1/projects/{}", p.id), &ProjectDto::from(p))?)
+        })
+        .await?;
+    Ok(answer.into())
 }
 
 /// List projects, newest first.

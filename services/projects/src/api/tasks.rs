@@ -3,11 +3,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::Dec2;
 use shared::auth::Caller;
+use shared::error::Error;
 use shared::extract::Body;
+use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{CustomerId, OrderId, ProjectId, SaleLineId, TaskId};
 use shared::page::{Page, PageRequest};
 use shared::problem::{ApiError, Problem};
-use shared::respond::{created, ok};
+use shared::respond::ok;
 use shared::server::Ctx;
 use utoipa::{IntoParams, ToSchema};
 
@@ -122,6 +124,7 @@ pub struct TaskQuery {
 pub async fn create_task(
     ctx: web::Data<Ctx>,
     caller: Caller,
+    idem: Idempotency,
     body: Body<CreateTask>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
@@ -134,8 +137,13 @@ pub async fn create_task(
         sale_line_id: b.sale_line_id,
         allocated_hours: b.allocated_hours.unwrap_or_default().0,
     };
-    let t = ctx.db.write(move |c| tasks::create(c, &caller, new)).await?;
-    Ok(created(format!("/api/v1/tasks/{}", t.id), TaskDto::from(t)))
+    let answer = idem
+        .write(&ctx.db, move |c| {
+            let t = tasks::create(c, &caller, new)?;
+            Ok::<_, Error>(Answer::created(format!("/api/v1/tasks/{}", t.id), &TaskDto::from(t))?)
+        })
+        .await?;
+    Ok(answer.into())
 }
 
 /// List tasks, newest first.
@@ -186,6 +194,7 @@ pub async fn update_task(
         customer_id: b.customer_id,
         sale_line_id: b.sale_line_id,
     };
+    crate::peers::learn_for_task(&ctx, &caller, id, &changes).await?;
     let t = ctx.db.write(move |c| tasks::update(c, &caller, id, changes)).await?;
     ctx.outbox.kick();
     Ok(ok(TaskDto::from(t)))

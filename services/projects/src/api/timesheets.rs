@@ -3,11 +3,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shared::Dec2;
 use shared::auth::Caller;
+use shared::error::Error;
 use shared::extract::Body;
+use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{InvoiceId, ProjectId, SaleLineId, TaskId, TicketId, TimesheetId};
 use shared::page::{Page, PageRequest};
 use shared::problem::{ApiError, Problem};
-use shared::respond::{created, ok};
+use shared::respond::ok;
 use shared::server::Ctx;
 use utoipa::{IntoParams, ToSchema};
 
@@ -168,6 +170,7 @@ pub struct TimesheetQuery {
 pub async fn create_timesheet(
     ctx: web::Data<Ctx>,
     caller: Caller,
+    idem: Idempotency,
     body: Body<CreateTimesheet>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
@@ -181,9 +184,15 @@ pub async fn create_timesheet(
         ticket_id: b.ticket_id,
         sale_line_id: b.sale_line_id,
     };
-    let t = ctx.db.write(move |c| timesheets::log(c, &caller, cmd, b.created_by)).await?;
+    crate::peers::learn_for_log(&ctx, &caller, &cmd, b.created_by.as_deref()).await?;
+    let answer = idem
+        .write(&ctx.db, move |c| {
+            let t = timesheets::log(c, &caller, cmd, b.created_by)?;
+            Ok::<_, Error>(Answer::created(format!("/api/v1/timesheets/{}", t.id), &TimesheetDto::from(t))?)
+        })
+        .await?;
     ctx.outbox.kick();
-    Ok(created(format!("/api/v1/timesheets/{}", t.id), TimesheetDto::from(t)))
+    Ok(answer.into())
 }
 
 /// List timesheets, newest first.
@@ -253,6 +262,7 @@ pub async fn update_timesheet(
         ticket_id: b.ticket_id,
         sale_line_id: b.sale_line_id,
     };
+    crate::peers::learn_for_edit(&ctx, &caller, id, &changes).await?;
     let t = ctx.db.write(move |c| timesheets::edit(c, &caller, id, changes)).await?;
     ctx.outbox.kick();
     Ok(ok(TimesheetDto::from(t)))

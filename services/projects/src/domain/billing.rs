@@ -3,7 +3,7 @@
 //! unbilled timesheets of some lines for one invoice and answers their hours; a release (the
 //! invoice cancelled or credited) unstamps them, so they can be edited and billed again.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
 use shared::auth::Caller;
 use shared::db::DbConn;
@@ -38,6 +38,8 @@ pub fn claim(conn: &mut DbConn, caller: &Caller, c: Claim) -> Result<Vec<Claimed
     if !store::timesheets::is_claimed(conn, c.invoice_id)? {
         store::timesheets::stamp_unbilled(conn, c.invoice_id, &c.sale_line_ids, c.date_from, c.date_to)?;
     }
+    // Open until the invoice is known to exist (see `abandon_claim`); asking again reopens it.
+    store::claims::touch(conn, c.invoice_id)?;
     let billed = store::timesheets::billed_by_line(conn, c.invoice_id)?;
     Ok(c.sale_line_ids
         .iter()
@@ -57,5 +59,28 @@ pub fn release(
     lines: Option<Vec<SaleLineId>>,
 ) -> Result<usize> {
     super::access::may_bill_time(caller)?;
+    store::claims::settle(conn, invoice, None)?;
     Ok(store::timesheets::unstamp(conn, invoice, lines.as_deref())?)
+}
+
+/// Claims made before `before` that are not known settled: each with when it was made.
+pub fn unsettled_claims(conn: &mut DbConn, before: NaiveDateTime) -> Result<Vec<(InvoiceId, NaiveDateTime)>> {
+    Ok(store::claims::open_before(conn, before, 100)?)
+}
+
+/// The invoice exists: its claim stands.
+pub fn claim_stands(conn: &mut DbConn, invoice: InvoiceId) -> Result<()> {
+    store::claims::settle(conn, invoice, None)?;
+    Ok(())
+}
+
+/// The invoice was never made (its request failed in a way nobody could tell, and nobody
+/// asked again): its timesheets are unbilled again. Not when the claim was asked again since
+/// `made_at`: a retry of the invoice request may be making the invoice right now. Answers how
+/// many timesheets were released.
+pub fn abandon_claim(conn: &mut DbConn, invoice: InvoiceId, made_at: NaiveDateTime) -> Result<usize> {
+    if !store::claims::settle(conn, invoice, Some(made_at))? {
+        return Ok(0);
+    }
+    Ok(store::timesheets::unstamp(conn, invoice, None)?)
 }

@@ -90,19 +90,18 @@ impl Deltas {
             )
         });
         // One statement for all of them: every round trip here is made under the totals' row locks.
-        outbox::enqueue_all(conn, lines.chain(tickets).collect())?;
+        outbox::enqueue_all(conn, lines.chain(tickets).collect::<std::result::Result<_, _>>()?)?;
         Ok(())
     }
 }
 
 /// A total announced as an absolute value with its version: the newest one wins.
-fn total_message(aggregate: String, target: Service, path: String, hours: Decimal, version: i64) -> Message {
-    Message {
-        aggregate,
-        target,
-        method: "PUT",
-        path,
-        body: serde_json::to_value(TimesheetTotal { hours: hours.into(), version }).unwrap_or_default(),
-        absolute: true,
-    }
+fn total_message(
+    aggregate: String,
+    target: Service,
+    path: String,
+    hours: Decimal,
+    version: i64,
+) -> std::result::Result<Message, shared::db::StoreError> {
+    Message::new(aggregate, target, "PUT", path, &TimesheetTotal { hours: hours.into(), version }, true)
 }

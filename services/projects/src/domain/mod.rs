@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod billing;
+pub mod customers;
 pub mod ledger;
 pub mod projects;
 pub mod tasks;

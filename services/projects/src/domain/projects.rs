@@ -50,7 +50,7 @@ pub fn create(conn: &mut DbConn, caller: &Caller, new: NewProject) -> Result<Pro
         return Ok(existing);
     }
     let project = Project {
-        id: new.id.unwrap_or_default(),
+        id: new.id.unwrap_or_else(ProjectId::new),
         name: new.name.trim().to_owned(),
         customer_id: new.customer_id,
         sale_line_id: new.sale_line_id,

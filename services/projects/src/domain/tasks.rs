@@ -3,9 +3,10 @@ use rust_decimal::Decimal;
 use shared::auth::Caller;
 use shared::db::DbConn;
 use shared::decimal::check_decimal;
-use shared::ids::{CustomerId, OrderId, ProjectId, SaleLineId, TaskId};
+use shared::ids::{CustomerId, OrderId, ProjectId, SaleLineId, TaskId, TicketId};
 use shared::page::{Page, PageRequest};
 
+use super::customers::{Fact, Party, Rules, Whose};
 use super::ledger::Deltas;
 use super::{Checks, Error, Result, check_text};
 use crate::store;
@@ -70,7 +71,7 @@ pub fn create(conn: &mut DbConn, caller: &Caller, new: NewTask) -> Result<Task> 
     let project = store::projects::find(conn, new.project_id)?
         .ok_or_else(|| Error::unknown("project_id", "project", new.project_id.0))?;
     let task = Task {
-        id: new.id.unwrap_or_default(),
+        id: new.id.unwrap_or_else(TaskId::new),
         project_id: project.id,
         name: new.name.trim().to_owned(),
         customer_id: new.customer_id.or(project.customer_id),
@@ -93,11 +94,10 @@ fn find(conn: &mut DbConn, id: TaskId) -> Result<Task> {
     store::tasks::find(conn, id)?.ok_or_else(|| Error::not_found("task", id))
 }
 
-/// Edits a task. A new sale line takes the task's unbilled timesheets that counted on the
-/// old one along, and both lines' totals follow.
-pub fn update(conn: &mut DbConn, caller: &Caller, id: TaskId, changes: TaskChanges) -> Result<Task> {
+/// The task `changes` are for, once the caller and the changes are found fit.
+fn prepare_update(conn: &mut DbConn, caller: &Caller, id: TaskId, changes: &TaskChanges) -> Result<Task> {
     super::access::may_plan_work(caller)?;
-    let mut task = find(conn, id)?;
+    let task = find(conn, id)?;
     let mut checks = Checks::new();
     if let Some(name) = &changes.name {
         check_text(&mut checks, "name", name, 300);
@@ -106,6 +106,43 @@ pub fn update(conn: &mut DbConn, caller: &Caller, id: TaskId, changes: TaskChang
         check_decimal(&mut checks, "allocated_hours", h, false, None);
     }
     checks.finish()?;
+    Ok(task)
+}
+
+/// The timesheets that move with a task to its new sale line keep their tickets: each ticket
+/// must be the new line's customer's.
+fn move_rules(line: Option<SaleLineId>, tickets: &[TicketId]) -> Rules {
+    let mut rules = Rules::new();
+    if let Some(l) = line {
+        let line = Party { whose: Whose::Line(l), field: "sale_line_id", named: true };
+        for &t in tickets {
+            rules.same(line, Party { whose: Whose::Ticket(t), field: "sale_line_id", named: false });
+        }
+    }
+    rules
+}
+
+/// Whose lines and tickets `changes` need to know and projects does not know yet; the
+/// request's other faults first, as `update` would find them.
+pub fn unknown_customers_for_update(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: TaskId,
+    changes: &TaskChanges,
+) -> Result<Vec<(Fact, &'static str)>> {
+    let task = prepare_update(conn, caller, id, changes)?;
+    let Some(new_line) = changes.sale_line_id.filter(|l| *l != task.sale_line_id) else {
+        return Ok(Vec::new());
+    };
+    let tickets = store::timesheets::unbilled_tickets(conn, task.id, task.sale_line_id)?;
+    move_rules(new_line, &tickets).unknown(conn)
+}
+
+/// Edits a task. A new sale line takes the task's unbilled timesheets that counted on the
+/// old one along, and both lines' totals follow; the tickets of the time that moves must be
+/// the new line's customer's.
+pub fn update(conn: &mut DbConn, caller: &Caller, id: TaskId, changes: TaskChanges) -> Result<Task> {
+    let mut task = prepare_update(conn, caller, id, &changes)?;
     if let Some(name) = changes.name {
         task.name = name.trim().to_owned();
     }
@@ -116,7 +153,8 @@ pub fn update(conn: &mut DbConn, caller: &Caller, id: TaskId, changes: TaskChang
         task.customer_id = c;
     }
     if let Some(new_line) = changes.sale_line_id.filter(|l| *l != task.sale_line_id) {
-        let moved = store::timesheets::move_unbilled_line(conn, task.id, task.sale_line_id, new_line)?;
+        let (moved, tickets) = store::timesheets::move_unbilled_line(conn, task.id, task.sale_line_id, new_line)?;
+        move_rules(new_line, &tickets).check(conn)?;
         let mut deltas = Deltas::default();
         deltas.add(-moved, None, task.sale_line_id, None);
         deltas.add(moved, None, new_line, None);

@@ -6,7 +6,9 @@ use shared::decimal::check_decimal;
 use shared::ids::{InvoiceId, ProjectId, SaleLineId, TaskId, TicketId, TimesheetId};
 use shared::page::{Page, PageRequest};
 
+use super::customers::{Fact, Party, Rules, Whose};
 use super::ledger::Deltas;
+use super::tasks::Task;
 use super::{Checks, Error, Result, check_period, check_text};
 use crate::store;
 
@@ -91,6 +93,8 @@ struct Place {
     /// When the line came from the task: the task and the line it had when read, which it
     /// must still have when the timesheet is written (see `Deltas::expect_task_line`).
     task_line: Option<(TaskId, Option<SaleLineId>)>,
+    /// The task, as read.
+    task: Option<Task>,
 }
 
 /// Where a timesheet belongs: its project and sale line, from what the request names, else
@@ -124,23 +128,91 @@ fn place(
     if !project.allow_timesheets {
         return Err(Error::invalid("project_id", "this project does not allow timesheets"));
     }
-    let (sale_line_id, task_line) = match (sale_line_id, task) {
+    let (sale_line_id, task_line) = match (sale_line_id, &task) {
         (Some(l), _) => (l, None),
         (None, Some(t)) => (t.sale_line_id.or(project.sale_line_id), Some((t.id, t.sale_line_id))),
         (None, None) => (project.sale_line_id, None),
     };
-    Ok(Place { project_id, sale_line_id, task_line })
+    Ok(Place { project_id, sale_line_id, task_line, task })
 }
 
-/// Records time and counts it on its task, sale line and ticket. It was created by the caller,
-/// or, when a service records it for someone (helpdesk for an agent), by `on_behalf_of`.
-pub fn log(conn: &mut DbConn, caller: &Caller, cmd: LogTime, on_behalf_of: Option<String>) -> Result<Timesheet> {
+/// What must be the same customer's on a timesheet: its sale line and its ticket; its sale line
+/// and its task's, when the task is sold and the line is another one; its ticket and its task
+/// (the task's line's customer, or, unsold, its own customer, if it has one).
+fn link_rules(line: Option<Party>, ticket: Option<Party>, task: Option<(&Task, bool)>) -> Rules {
+    let mut rules = Rules::new();
+    let task = task.and_then(|(t, named)| {
+        let whose = match (t.sale_line_id, t.customer_id) {
+            (Some(l), _) => Whose::TaskLine(t.id, l),
+            (None, Some(c)) => Whose::Task(t.id, c),
+            (None, None) => return None,
+        };
+        Some(Party { whose, field: "task_id", named })
+    });
+    // The task's own line on the timesheet: the line's rules say all there is to say.
+    let on_task_line = |l: &Party, t: &Party| matches!(t.whose, Whose::TaskLine(_, tl) if l.whose == Whose::Line(tl));
+    if let (Some(l), Some(k)) = (line, ticket) {
+        rules.same(l, k);
+    }
+    if let (Some(l), Some(t)) = (line, task)
+        && matches!(t.whose, Whose::TaskLine(..))
+        && !on_task_line(&l, &t)
+    {
+        rules.same(l, t);
+    }
+    if let (Some(k), Some(t)) = (ticket, task)
+        && !line.is_some_and(|l| on_task_line(&l, &t))
+    {
+        rules.same(k, t);
+    }
+    rules
+}
+
+/// Without a ticket or a sale line of its own, a new timesheet counts on its task's line (or
+/// its project's): there is nothing to compare, so nothing to learn first.
+pub fn needs_customers(cmd: &LogTime) -> bool {
+    cmd.ticket_id.is_some() || cmd.sale_line_id.is_some()
+}
+
+/// The customer rules of a new timesheet placed at `placed`.
+fn log_rules(cmd: &LogTime, placed: &Place) -> Rules {
+    let line = placed.sale_line_id.map(|l| {
+        let field = match (cmd.sale_line_id, cmd.task_id) {
+            (Some(_), _) => "sale_line_id",
+            (None, Some(_)) => "task_id",
+            (None, None) => "project_id",
+        };
+        Party { whose: Whose::Line(l), field, named: true }
+    });
+    let ticket = cmd.ticket_id.map(|t| Party { whose: Whose::Ticket(t), field: "ticket_id", named: true });
+    link_rules(line, ticket, placed.task.as_ref().map(|t| (t, true)))
+}
+
+/// Whose lines and tickets recording `cmd` needs to know and projects does not know yet; the
+/// request's other faults first, as `log` would find them.
+pub fn unknown_customers_for_log(
+    conn: &mut DbConn,
+    caller: &Caller,
+    cmd: &LogTime,
+    on_behalf_of: Option<&str>,
+) -> Result<Vec<(Fact, &'static str)>> {
+    let (_, placed) = prepare_log(conn, caller, cmd, on_behalf_of)?;
+    log_rules(cmd, &placed).unknown(conn)
+}
+
+/// Who records `cmd`, and where it belongs, once the caller and the entry are found fit.
+fn prepare_log(
+    conn: &mut DbConn,
+    caller: &Caller,
+    cmd: &LogTime,
+    on_behalf_of: Option<&str>,
+) -> Result<(String, Place)> {
     super::access::may_record_time(caller)?;
     let created_by = match on_behalf_of {
         Some(who) => {
             super::access::may_record_for_others(caller)?;
             let mut checks = Checks::new();
-            check_text(&mut checks, "created_by", &who, 200);
+            check_text(&mut checks, "created_by", who, 200);
             checks.finish()?;
             who.trim().to_owned()
         }
@@ -149,8 +221,16 @@ pub fn log(conn: &mut DbConn, caller: &Caller, cmd: LogTime, on_behalf_of: Optio
     let mut checks = Checks::new();
     check_entry(&mut checks, Some(&cmd.employee), Some(cmd.hours), cmd.description.as_deref());
     checks.finish()?;
-    let Place { project_id, sale_line_id, task_line } =
-        place(conn, cmd.project_id, cmd.task_id, cmd.sale_line_id.map(Some))?;
+    let placed = place(conn, cmd.project_id, cmd.task_id, cmd.sale_line_id.map(Some))?;
+    Ok((created_by, placed))
+}
+
+/// Records time and counts it on its task, sale line and ticket. It was created by the caller,
+/// or, when a service records it for someone (helpdesk for an agent), by `on_behalf_of`.
+pub fn log(conn: &mut DbConn, caller: &Caller, cmd: LogTime, on_behalf_of: Option<String>) -> Result<Timesheet> {
+    let (created_by, placed) = prepare_log(conn, caller, &cmd, on_behalf_of.as_deref())?;
+    log_rules(&cmd, &placed).check(conn)?;
+    let Place { project_id, sale_line_id, task_line, .. } = placed;
     let now = shared::db::now_utc();
     let sheet = Timesheet {
         id: TimesheetId::new(),
@@ -196,9 +276,27 @@ fn ensure_unbilled(sheet: &Timesheet) -> Result<()> {
     }
 }
 
-/// Edits or moves a timesheet. Moving it to another task moves it to that task's project and
-/// sale line unless the same request names them; every total it left or joined follows.
-pub fn edit(conn: &mut DbConn, caller: &Caller, id: TimesheetId, changes: TimesheetChanges) -> Result<Timesheet> {
+/// A timesheet as it was and as an edit makes it.
+struct Edit {
+    old: Timesheet,
+    new: Timesheet,
+    task_line: Option<(TaskId, Option<SaleLineId>)>,
+    rules: Rules,
+}
+
+/// Whose lines and tickets `changes` needs to know and projects does not know yet; the
+/// request's other faults first, as `edit` would find them.
+pub fn unknown_customers_for_edit(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: TimesheetId,
+    changes: &TimesheetChanges,
+) -> Result<Vec<(Fact, &'static str)>> {
+    prepare_edit(conn, caller, id, changes)?.rules.unknown(conn)
+}
+
+/// The timesheet `changes` make, and the customer rules it must pass when its links change.
+fn prepare_edit(conn: &mut DbConn, caller: &Caller, id: TimesheetId, changes: &TimesheetChanges) -> Result<Edit> {
     super::access::may_record_time(caller)?;
     let old = find(conn, id)?;
     ensure_unbilled(&old)?;
@@ -212,11 +310,13 @@ pub fn edit(conn: &mut DbConn, caller: &Caller, id: TimesheetId, changes: Timesh
     checks.finish()?;
     let mut new = old.clone();
     let mut task_line = None;
+    let mut task = None;
     let task_moved = changes.task_id.is_some_and(|t| t != old.task_id);
     if let Some(t) = changes.task_id {
         new.task_id = t;
     }
-    if task_moved || changes.project_id.is_some() || changes.sale_line_id.is_some() {
+    let placed_again = task_moved || changes.project_id.is_some() || changes.sale_line_id.is_some();
+    if placed_again {
         let project =
             changes.project_id.or(if task_moved && new.task_id.is_some() { None } else { Some(old.project_id) });
         let line = match (changes.sale_line_id, task_moved) {
@@ -228,15 +328,16 @@ pub fn edit(conn: &mut DbConn, caller: &Caller, id: TimesheetId, changes: Timesh
         new.project_id = placed.project_id;
         new.sale_line_id = placed.sale_line_id;
         task_line = placed.task_line;
+        task = placed.task;
     }
     if let Some(d) = changes.date {
         new.date = d;
     }
-    if let Some(e) = changes.employee {
+    if let Some(e) = &changes.employee {
         new.employee = e.trim().to_owned();
     }
-    if let Some(d) = changes.description {
-        new.description = d;
+    if let Some(d) = &changes.description {
+        new.description = d.clone();
     }
     if let Some(h) = changes.hours {
         new.hours = h;
@@ -244,6 +345,36 @@ pub fn edit(conn: &mut DbConn, caller: &Caller, id: TimesheetId, changes: Timesh
     if let Some(t) = changes.ticket_id {
         new.ticket_id = t;
     }
+    // A timesheet is checked when its links change; its hours, date or words alone change
+    // nothing about whose time it is.
+    let mut rules = Rules::new();
+    if placed_again || changes.ticket_id.is_some() {
+        if !placed_again && let Some(t) = new.task_id {
+            task = store::tasks::find(conn, t)?;
+        }
+        let line = new.sale_line_id.map(|l| {
+            let (field, named) = match (changes.sale_line_id, task_moved) {
+                (Some(_), _) => ("sale_line_id", true),
+                (None, true) => ("task_id", true),
+                (None, false) => ("sale_line_id", false),
+            };
+            Party { whose: Whose::Line(l), field, named }
+        });
+        let ticket = new.ticket_id.map(|t| Party {
+            whose: Whose::Ticket(t),
+            field: "ticket_id",
+            named: changes.ticket_id.is_some(),
+        });
+        rules = link_rules(line, ticket, task.as_ref().map(|t| (t, task_moved)));
+    }
+    Ok(Edit { old, new, task_line, rules })
+}
+
+/// Edits or moves a timesheet. Moving it to another task moves it to that task's project and
+/// sale line unless the same request names them; every total it left or joined follows.
+pub fn edit(conn: &mut DbConn, caller: &Caller, id: TimesheetId, changes: TimesheetChanges) -> Result<Timesheet> {
+    let Edit { old, new, task_line, rules } = prepare_edit(conn, caller, id, &changes)?;
+    rules.check(conn)?;
     store::timesheets::update(conn, &new)?;
     let mut deltas = Deltas::default();
     old.count(&mut deltas, -Decimal::ONE);

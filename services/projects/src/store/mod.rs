@@ -1,5 +1,7 @@
 //! Projects' storage: rows, queries and their mapping to domain records. No HTTP here.
 
+pub mod claims;
+pub mod customers;
 pub mod projects;
 pub mod schema;
 pub mod tasks;

@@ -50,6 +50,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use shared::db::DbUuid;
+
+    /// Whose a sale line is, as sales answered (it never changes).
+    sale_line_customers (sale_line_id) {
+        sale_line_id -> DbUuid,
+        customer_id -> DbUuid,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use shared::db::DbUuid;
+
+    /// Whose a ticket is, as helpdesk answered (it never changes).
+    ticket_customers (ticket_id) {
+        ticket_id -> DbUuid,
+        customer_id -> Nullable<DbUuid>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use shared::db::DbUuid;
+
+    /// Each invoice's claim on timesheets, until it is known settled.
+    timesheet_claims (invoice_id) {
+        invoice_id -> DbUuid,
+        claimed_at -> Timestamp,
+        settled_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(tasks -> projects (project_id));
 // line_totals and ticket_totals are written by one upsert each (`shared::db::add_to_total`).
 diesel::allow_tables_to_appear_in_same_query!(projects, tasks, timesheets);

@@ -2,7 +2,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
 use shared::db::{DbConn, Dec, Uid, now};
-use shared::ids::{InvoiceId, SaleLineId, TaskId, TimesheetId};
+use shared::ids::{InvoiceId, SaleLineId, TaskId, TicketId, TimesheetId};
 use shared::page::PageRequest;
 
 use super::Result;
@@ -101,21 +101,40 @@ pub fn find(conn: &mut DbConn, id: TimesheetId) -> Result<Option<Timesheet>> {
     Ok(row.map(Into::into))
 }
 
-/// Moves a task's unbilled timesheets counted on `from` to `to`; returns their hours.
+/// The tickets of a task's unbilled timesheets counted on `line`: those a move of the task to
+/// another line would take along.
+pub fn unbilled_tickets(conn: &mut DbConn, task: TaskId, line: Option<SaleLineId>) -> Result<Vec<TicketId>> {
+    let mut q = timesheets::table
+        .filter(timesheets::task_id.eq(Uid::from(task)))
+        .filter(timesheets::invoice_id.is_null())
+        .filter(timesheets::ticket_id.is_not_null())
+        .select(timesheets::ticket_id.assume_not_null())
+        .distinct()
+        .into_boxed();
+    q = match line {
+        Some(l) => q.filter(timesheets::sale_line_id.eq(Uid::from(l))),
+        None => q.filter(timesheets::sale_line_id.is_null()),
+    };
+    Ok(q.load::<Uid>(conn)?.into_iter().map(Into::into).collect())
+}
+
+/// Moves a task's unbilled timesheets counted on `from` to `to`; returns their hours and the
+/// tickets they are for.
 pub fn move_unbilled_line(
     conn: &mut DbConn,
     task: TaskId,
     from: Option<SaleLineId>,
     to: Option<SaleLineId>,
-) -> Result<Decimal> {
+) -> Result<(Decimal, Vec<TicketId>)> {
     let from = from.map(Uid::from);
-    let rows: Vec<(Uid, Dec)> = timesheets::table
+    let rows: Vec<(Uid, Dec, Option<Uid>)> = timesheets::table
         .filter(timesheets::task_id.eq(Uid::from(task)))
         .filter(timesheets::invoice_id.is_null())
-        .select((timesheets::id, timesheets::hours))
-        .load::<(Uid, Dec)>(conn)?;
+        .select((timesheets::id, timesheets::hours, timesheets::ticket_id))
+        .load::<(Uid, Dec, Option<Uid>)>(conn)?;
     let mut moved = Decimal::ZERO;
-    for (id, hours) in rows {
+    let mut tickets = Vec::new();
+    for (id, hours, ticket) in rows {
         let q = timesheets::table.find(id);
         let changed = match from {
             Some(f) => diesel::update(q.filter(timesheets::sale_line_id.eq(f)))
@@ -127,9 +146,14 @@ pub fn move_unbilled_line(
         };
         if changed > 0 {
             moved += hours.0;
+            if let Some(t) = ticket.map(TicketId::from)
+                && !tickets.contains(&t)
+            {
+                tickets.push(t);
+            }
         }
     }
-    Ok(moved)
+    Ok((moved, tickets))
 }
 
 pub fn list(conn: &mut DbConn, f: &TimesheetFilter, page: PageRequest) -> Result<Vec<Timesheet>> {

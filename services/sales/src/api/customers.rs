@@ -3,11 +3,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::Dec2;
 use shared::auth::Caller;
+use shared::error::Error;
 use shared::extract::Body;
+use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{CustomerId, SaleLineId};
 use shared::page::{Page, PageRequest};
 use shared::problem::{ApiError, Problem};
-use shared::respond::{created, ok};
+use shared::respond::ok;
 use shared::server::Ctx;
 use utoipa::{IntoParams, ToSchema};
 
@@ -130,11 +132,17 @@ impl From<PrepaidHours> for PrepaidHoursDto {
 pub async fn create_customer(
     ctx: web::Data<Ctx>,
     caller: Caller,
+    idem: Idempotency,
     body: Body<CreateCustomer>,
 ) -> Result<HttpResponse, ApiError> {
     let new = NewCustomer { name: body.0.name, email: body.0.email };
-    let c = ctx.db.write(move |c| customers::create(c, &caller, new)).await?;
-    Ok(created(format!("/api/v1/customers/{}", c.id), CustomerDto::from(c)))
+    let answer = idem
+        .write(&ctx.db, move |c| {
+            let c = customers::create(c, &caller, new)?;
+            Ok::<_, Error>(Answer::created(format!("/api/v1/customers/{}", c.id), &CustomerDto::from(c))?)
+        })
+        .await?;
+    Ok(answer.into())
 }
 
 /// List customers, newest first.

@@ -3,11 +3,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shared::Dec2;
 use shared::auth::Caller;
+use shared::error::Error;
 use shared::extract::{Body, OptionalBody};
+use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{CustomerId, OrderId, ProductId};
 use shared::page::{Page, PageRequest};
 use shared::problem::{ApiError, Problem};
-use shared::respond::{created, ok};
+use shared::respond::ok;
 use shared::server::Ctx;
 use utoipa::{IntoParams, ToSchema};
 
@@ -156,12 +158,18 @@ pub struct InvoiceOrder {
 pub async fn create_order(
     ctx: web::Data<Ctx>,
     caller: Caller,
+    idem: Idempotency,
     body: Body<CreateOrder>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let new = NewOrder { customer_id: b.customer_id, lines: b.lines.into_iter().map(NewLine::from).collect() };
-    let o = ctx.db.write(move |c| orders::create(c, &caller, new)).await?;
-    Ok(created(format!("/api/v1/orders/{}", o.order.id), OrderDto::from(o)))
+    let answer = idem
+        .write(&ctx.db, move |c| {
+            let o = orders::create(c, &caller, new)?;
+            Ok::<_, Error>(Answer::created(format!("/api/v1/orders/{}", o.order.id), &OrderDto::from(o))?)
+        })
+        .await?;
+    Ok(answer.into())
 }
 
 /// List orders, newest first.
@@ -214,12 +222,25 @@ pub async fn get_order(ctx: web::Data<Ctx>, caller: Caller, id: web::Path<OrderI
 pub async fn add_line(
     ctx: web::Data<Ctx>,
     caller: Caller,
+    idem: Idempotency,
     id: web::Path<OrderId>,
     body: Body<CreateLine>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, line) = (id.into_inner(), NewLine::from(body.0));
-    let v = orders::add_line_and_wait(&ctx, &caller, id, line).await?;
-    Ok(created(format!("/api/v1/order-lines/{}", v.line.id), LineDto::from(v)))
+    let (answer, added) = idem
+        .write_keeping(&ctx.db, move |c| {
+            let v = orders::add_line_for(c, &caller, id, line)?;
+            let answer = Answer::created(format!("/api/v1/order-lines/{}", v.line.id), &LineDto::from(v.clone()))?;
+            Ok::<_, Error>((answer, v))
+        })
+        .await?;
+    let Some(v) = added else { return Ok(answer.into()) };
+    // The answer stored with the change shows the line as committed; once its task exists the
+    // answer (and what a repeat gets) shows it too.
+    let v = orders::line_with_task(&ctx, v).await?;
+    let answer = Answer::created(format!("/api/v1/order-lines/{}", v.line.id), &LineDto::from(v))?;
+    idem.remember(&ctx.db, &answer).await;
+    Ok(answer.into())
 }
 
 /// Confirm a draft order: it becomes `sale`, and the tasks and projects its lines' products
@@ -234,10 +255,21 @@ pub async fn add_line(
 pub async fn confirm_order(
     ctx: web::Data<Ctx>,
     caller: Caller,
+    idem: Idempotency,
     id: web::Path<OrderId>,
 ) -> Result<HttpResponse, ApiError> {
-    let o = orders::confirm(&ctx, &caller, id.into_inner()).await?;
-    Ok(ok(OrderDto::from(o)))
+    let id = id.into_inner();
+    let (answer, confirmed) = idem
+        .write_keeping(&ctx.db, move |c| {
+            let o = orders::confirm(c, &caller, id)?;
+            Ok::<_, Error>((Answer::ok(&OrderDto::from(o.clone()))?, o))
+        })
+        .await?;
+    let Some(o) = confirmed else { return Ok(answer.into()) };
+    let o = orders::with_tasks(&ctx, &o).await?;
+    let answer = Answer::ok(&OrderDto::from(o))?;
+    idem.remember(&ctx.db, &answer).await;
+    Ok(answer.into())
 }
 
 /// Cancel an order; its draft invoices are cancelled, its tasks and projects stay linked.
@@ -251,10 +283,14 @@ pub async fn confirm_order(
 pub async fn cancel_order(
     ctx: web::Data<Ctx>,
     caller: Caller,
+    idem: Idempotency,
     id: web::Path<OrderId>,
 ) -> Result<HttpResponse, ApiError> {
-    let o = billing::cancel(&ctx, &caller, id.into_inner()).await?;
-    Ok(ok(OrderDto::from(o)))
+    let id = id.into_inner();
+    billing::prepare_cancel(&ctx, &caller, id).await?;
+    let answer =
+        idem.write(&ctx.db, move |c| Ok::<_, Error>(Answer::ok(&OrderDto::from(billing::cancel(c, id)?))?)).await?;
+    Ok(answer.into())
 }
 
 /// Invoice a confirmed order: one draft invoice in the invoicing service for every line with
@@ -270,6 +306,7 @@ pub async fn cancel_order(
 pub async fn invoice_order(
     ctx: web::Data<Ctx>,
     caller: Caller,
+    idem: Idempotency,
     id: web::Path<OrderId>,
     body: OptionalBody<InvoiceOrder>,
 ) -> Result<HttpResponse, ApiError> {
@@ -278,5 +315,9 @@ pub async fn invoice_order(
     // Read through the documented shape, so the answer is exactly what the document says.
     let invoice: InvoiceDto = serde_json::from_value(inv.body)
         .map_err(|e| ApiError::Internal(format!("invoicing answered an invoice sales cannot read: {e}")))?;
-    Ok(created(inv.location, invoice))
+    // The invoice is invoicing's, made under a key of its own id: remembering the answer here
+    // only spares a repeat the work.
+    let answer = Answer::created(inv.location, &invoice)?;
+    idem.remember(&ctx.db, &answer).await;
+    Ok(answer.into())
 }

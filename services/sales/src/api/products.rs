@@ -3,11 +3,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::Dec2;
 use shared::auth::Caller;
+use shared::error::Error;
 use shared::extract::Body;
+use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{ProductId, ProjectId};
 use shared::page::{Page, PageRequest};
 use shared::problem::{ApiError, Problem};
-use shared::respond::{created, ok};
+use shared::respond::ok;
 use shared::server::Ctx;
 use utoipa::{IntoParams, ToSchema};
 
@@ -191,6 +193,7 @@ pub async fn list_uoms() -> HttpResponse {
 pub async fn create_product(
     ctx: web::Data<Ctx>,
     caller: Caller,
+    idem: Idempotency,
     body: Body<CreateProduct>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
@@ -205,8 +208,14 @@ pub async fn create_product(
         project_id: b.project_id,
         upsell_threshold: b.upsell_threshold.map(|d| d.0),
     };
-    let p = products::create(&ctx, &caller, spec).await?;
-    Ok(created(format!("/api/v1/products/{}", p.id), ProductDto::from(p)))
+    let product = products::prepare(&ctx, &caller, spec).await?;
+    let answer = idem
+        .write(&ctx.db, move |c| {
+            let p = products::insert(c, product)?;
+            Ok::<_, Error>(Answer::created(format!("/api/v1/products/{}", p.id), &ProductDto::from(p))?)
+        })
+        .await?;
+    Ok(answer.into())
 }
 
 /// List products, newest first.

@@ -3,7 +3,6 @@
 //! happens outside any transaction; a failure leaves nothing changed here.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use chrono::NaiveDate;
 use reqwest::Method;
@@ -14,6 +13,7 @@ use shared::config::Service;
 use shared::contracts::{
     ClaimTimesheets, ClaimedTimesheets, NewInvoice, NewInvoiceLine, ReleaseTimesheets, release_claim_path,
 };
+use shared::db::DbConn;
 use shared::decimal::round_half_up;
 use shared::ids::{InvoiceId, OrderId};
 use shared::peer::PeerError;
@@ -82,10 +82,6 @@ fn refused(e: PeerError) -> Error {
         }
         other => Error::Peer(other),
     }
-}
-
-fn in_progress(e: &PeerError) -> bool {
-    matches!(e, PeerError::Rejected { status: 409, body, .. } if body.get("code").and_then(|c| c.as_str()) == Some("idempotency_in_progress"))
 }
 
 /// Creates one draft invoice in invoicing for every line with something to invoice.
@@ -186,41 +182,31 @@ async fn claim(ctx: &Ctx, invoice: InvoiceId, lines: Vec<Uuid>, period: Period) 
     Ok(hours)
 }
 
-/// Posts the invoice; while an identical request is still being served (the same key), waits
-/// for its answer instead of failing.
+/// Posts the invoice under a key of its own id: the same invoice is never made twice, and a
+/// call whose outcome is unknown is asked again with that key until invoicing says.
 async fn create_invoice(
     ctx: &Ctx,
     invoice: InvoiceId,
     body: &NewInvoice,
 ) -> std::result::Result<serde_json::Value, PeerError> {
     let key = format!("sales-invoice-{invoice}");
-    let mut tries = 0;
-    loop {
-        let res = ctx
-            .peers
-            .call::<_, serde_json::Value>(Service::Invoicing, Method::POST, INVOICES_PATH, Some(body), Some(&key))
-            .await;
-        match res {
-            Err(e) if in_progress(&e) && tries < 50 => {
-                tries += 1;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            other => return other,
-        }
-    }
+    ctx.peers
+        .call::<_, serde_json::Value>(Service::Invoicing, Method::POST, INVOICES_PATH, Some(body), Some(&key))
+        .await
 }
 
-/// The claim is released only when the invoice surely does not exist: a lost answer may
-/// hide an invoice that was made, and its timesheets must stay billed.
+/// The claim is released at once only when the invoice surely does not exist: a lost answer
+/// may hide an invoice that was made, and its timesheets must stay billed. When it cannot be
+/// told now, the claim stays and [`reconcile`] settles it later.
 async fn should_release(ctx: &Ctx, invoice: InvoiceId, error: &PeerError) -> bool {
-    if in_progress(error) {
-        return false;
+    if !error.may_have_arrived() {
+        return true;
     }
     let path = format!("{INVOICES_PATH}/{invoice}");
     match ctx.peers.get::<serde_json::Value>(Service::Invoicing, &path).await {
         Ok(_) => false,
         Err(e) if e.rejected_status() == Some(404) => true,
-        Err(_) => !matches!(error, PeerError::Timeout { .. }),
+        Err(_) => false,
     }
 }
 
@@ -233,15 +219,14 @@ async fn release(ctx: &Ctx, invoice: InvoiceId) {
         ctx.peers.call::<_, serde_json::Value>(Service::Projects, Method::POST, &path, Some(&body), Some(&key)).await;
     if let Err(e) = sent {
         tracing::warn!(invoice = %invoice, error = %e, "could not release claimed timesheets; queued");
-        let message = shared::outbox::Message {
-            aggregate: format!("invoice:{invoice}"),
-            target: Service::Projects,
-            method: "POST",
-            path,
-            body: serde_json::to_value(&body).unwrap_or_default(),
-            absolute: false,
-        };
-        let queued = ctx.db.write(move |c| shared::outbox::enqueue(c, message)).await;
+        let aggregate = format!("invoice:{invoice}");
+        let queued = ctx
+            .db
+            .write(move |c| {
+                let message = shared::outbox::Message::new(aggregate, Service::Projects, "POST", path, &body, false)?;
+                shared::outbox::enqueue(c, message)
+            })
+            .await;
         if let Err(e) = queued {
             tracing::error!(invoice = %invoice, error = %e, "could not queue the release of claimed timesheets");
         }
@@ -281,9 +266,10 @@ async fn invoices_of(ctx: &Ctx, order: OrderId) -> Result<Vec<InvoiceSummary>> {
     }
 }
 
-/// Cancels an order: refused while a posted invoice of it stands that no posted credit note
-/// reverses; its draft invoices are cancelled first. Tasks and projects stay linked.
-pub async fn cancel(ctx: &Ctx, caller: &Caller, id: OrderId) -> Result<OrderWithLines> {
+/// Gets an order ready to cancel: refused while a posted invoice of it stands that no posted
+/// credit note reverses; its draft invoices are cancelled (in invoicing) first. Tasks and
+/// projects stay linked. [`cancel`] then cancels it here.
+pub async fn prepare_cancel(ctx: &Ctx, caller: &Caller, id: OrderId) -> Result<()> {
     super::access::may_sell(caller)?;
     let o = ctx.db.run(move |c| orders::load(c, id)).await?;
     if o.order.state == OrderState::Cancel {
@@ -322,15 +308,16 @@ pub async fn cancel(ctx: &Ctx, caller: &Caller, id: OrderId) -> Result<OrderWith
             }
         }
     }
-    ctx.db
-        .write(move |c| {
-            store::orders::lock(c, id)?;
-            let o = orders::load(c, id)?;
-            if o.order.state == OrderState::Cancel {
-                return Err(Error::conflict("order_cancelled", format!("order {} is already cancelled", o.order.name)));
-            }
-            store::orders::set_state(c, id, OrderState::Cancel, o.order.confirmed_at)?;
-            orders::refresh_status(c, id)
-        })
-        .await
+    Ok(())
+}
+
+/// Cancels an order made ready by [`prepare_cancel`], in the caller's transaction.
+pub fn cancel(c: &mut DbConn, id: OrderId) -> Result<OrderWithLines> {
+    store::orders::lock(c, id)?;
+    let o = orders::load(c, id)?;
+    if o.order.state == OrderState::Cancel {
+        return Err(Error::conflict("order_cancelled", format!("order {} is already cancelled", o.order.name)));
+    }
+    store::orders::set_state(c, id, OrderState::Cancel, o.order.confirmed_at)?;
+    orders::refresh_status(c, id)
 }

@@ -9,7 +9,7 @@ use shared::config::Service;
 use shared::contracts::{NewProject, NewTask, ProjectView, TaskView, sale_line_aggregate};
 use shared::db::{DbConn, StoreError};
 use shared::ids::{OrderId, ProjectId, SaleLineId, TaskId};
-use shared::outbox::{self, Message, OutboxRow};
+use shared::outbox::{self, AnswerError, Message, OutboxRow};
 use shared::server::Ctx;
 
 use super::lines::Line;
@@ -124,18 +124,18 @@ pub fn on_delivered(
     conn: &mut DbConn,
     row: &OutboxRow,
     answer: &serde_json::Value,
-) -> std::result::Result<(), StoreError> {
+) -> std::result::Result<(), AnswerError> {
     if row.target != Service::Projects.name() || row.method != "POST" {
         return Ok(());
     }
     if row.path == TASKS_PATH {
         let sent: NewTask = match serde_json::from_str(&row.body) {
             Ok(b) => b,
-            Err(e) => return ignore(row, e),
+            Err(e) => return Err(unreadable(row, "the request", e)),
         };
         let task: TaskView = match serde_json::from_value(answer.clone()) {
             Ok(t) => t,
-            Err(e) => return ignore(row, e),
+            Err(e) => return Err(unreadable(row, "the task", e)),
         };
         if let Some(line) = sent.sale_line_id {
             store::lines::set_task(conn, SaleLineId(line), TaskId(task.id), ProjectId(task.project_id))?;
@@ -143,16 +143,17 @@ pub fn on_delivered(
     } else if row.path == PROJECTS_PATH {
         let project: ProjectView = match serde_json::from_value(answer.clone()) {
             Ok(p) => p,
-            Err(e) => return ignore(row, e),
+            Err(e) => return Err(unreadable(row, "the project", e)),
         };
         store::lines::set_project_delivered(conn, ProjectId(project.id))?;
     }
     Ok(())
 }
 
-fn ignore(row: &OutboxRow, e: serde_json::Error) -> std::result::Result<(), StoreError> {
-    tracing::warn!(message = %row.id.0, path = %row.path, error = %e, "projects answered something unreadable; ids not stored");
-    Ok(())
+/// An answer that cannot be read keeps its message pending (it is sent again, and projects
+/// answers the same task or project), rather than leaving the line without its ids forever.
+fn unreadable(row: &OutboxRow, what: &str, e: serde_json::Error) -> AnswerError {
+    AnswerError::Unreadable(format!("{what} of {} {}: {e}", row.method, row.path))
 }
 
 /// How long a request waits for projects to create what it asked for.

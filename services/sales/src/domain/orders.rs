@@ -298,21 +298,33 @@ pub fn confirm_in(conn: &mut DbConn, id: OrderId) -> Result<OrderWithLines> {
 
 /// Confirms, then waits briefly for projects to create what was asked for, so that the usual
 /// answer already shows the task ids; when projects is down the answer comes without them.
-pub async fn confirm(ctx: &Ctx, caller: &Caller, id: OrderId) -> Result<OrderWithLines> {
+/// Confirms a draft, in the caller's transaction; [`with_tasks`] then waits for its tasks.
+pub fn confirm(conn: &mut DbConn, caller: &Caller, id: OrderId) -> Result<OrderWithLines> {
     access::may_sell(caller)?;
-    let wanted = ctx.db.write(move |c| confirm_in(c, id)).await?;
-    if wanted.lines.iter().any(|l| l.service_tracking != ServiceTracking::None) {
+    confirm_in(conn, id)
+}
+
+/// The order once projects has created what its lines asked for, or `WAIT` has passed
+/// (projects is down: the dispatcher goes on trying): confirming answers it, so the usual
+/// answer already shows the tasks.
+pub async fn with_tasks(ctx: &Ctx, confirmed: &OrderWithLines) -> Result<OrderWithLines> {
+    let id = confirmed.order.id;
+    if confirmed.lines.iter().any(|l| l.service_tracking != ServiceTracking::None) {
         generation::await_delivery(ctx, id).await;
     }
     ctx.db.run(move |c| load(c, id)).await
 }
 
-/// Adds a line, then (on a confirmed order) waits briefly for its task like `confirm`.
-pub async fn add_line_and_wait(ctx: &Ctx, caller: &Caller, id: OrderId, new: NewLine) -> Result<LineView> {
+/// Adds a line, in the caller's transaction; [`line_with_task`] then waits for its task.
+pub fn add_line_for(conn: &mut DbConn, caller: &Caller, id: OrderId, new: NewLine) -> Result<LineView> {
     access::may_sell(caller)?;
-    let view = ctx.db.write(move |c| add_line(c, id, new)).await?;
+    add_line(conn, id, new)
+}
+
+/// The added line once its task exists (on a confirmed order), as [`with_tasks`].
+pub async fn line_with_task(ctx: &Ctx, view: LineView) -> Result<LineView> {
     if view.order_state == OrderState::Sale && view.line.service_tracking != ServiceTracking::None {
-        generation::await_delivery(ctx, id).await;
+        generation::await_delivery(ctx, view.line.order_id).await;
         let line = view.line.id;
         return ctx.db.run(move |c| super::lines::load(c, line)).await;
     }

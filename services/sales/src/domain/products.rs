@@ -153,14 +153,20 @@ async fn verify_project(ctx: &Ctx, id: ProjectId) -> Result<()> {
     }
 }
 
-pub async fn create(ctx: &Ctx, caller: &Caller, spec: ProductSpec) -> Result<Product> {
+/// Checks a new product (asking projects whether its project exists) without writing it:
+/// [`insert`] does, in the transaction that also keeps the request's answer.
+pub async fn prepare(ctx: &Ctx, caller: &Caller, spec: ProductSpec) -> Result<Product> {
     access::may_sell(caller)?;
     let product = validate(spec)?;
     if let Some(p) = product.project_id {
         verify_project(ctx, p).await?;
     }
-    let saved = product.clone();
-    ctx.db.write(move |c| store::products::insert(c, &saved).map_err(Error::from)).await?;
+    Ok(product)
+}
+
+/// Writes a prepared product, in the caller's transaction.
+pub fn insert(conn: &mut DbConn, product: Product) -> Result<Product> {
+    store::products::insert(conn, &product)?;
     Ok(product)
 }
 

@@ -1,0 +1,2 @@
+DROP TABLE ticket_customers;
+DROP TABLE sale_line_customers;
