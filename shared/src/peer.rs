@@ -28,7 +28,13 @@ pub enum PeerError {
     Rejected { peer: Service, status: u16, body: serde_json::Value },
     /// The peer failed (5xx).
     #[error("{peer} failed with {status}")]
-    Failed { peer: Service, status: u16 },
+    Failed {
+        peer: Service,
+        status: u16,
+        /// The peer said so itself: a problem+json of code `unavailable` (it could not reach
+        /// what it needed, and changed nothing).
+        nothing_changed: bool,
+    },
     #[error("{peer} sent an answer that could not be read: {detail}")]
     Decode { peer: Service, detail: String },
     /// A change was sent and no answer could be had within the deadline: it may have been
@@ -61,7 +67,8 @@ impl PeerError {
     pub fn may_have_arrived(&self) -> bool {
         match self {
             PeerError::Unreachable { sent, .. } => *sent,
-            PeerError::Timeout { .. } | PeerError::Failed { .. } | PeerError::Decode { .. } => true,
+            PeerError::Failed { nothing_changed, .. } => !nothing_changed,
+            PeerError::Timeout { .. } | PeerError::Decode { .. } => true,
             PeerError::OutcomeUnknown { .. } => true,
             PeerError::Rejected { .. } => false,
         }
@@ -250,7 +257,9 @@ impl PeerClient {
             }
         })?;
         if status >= 500 {
-            return Err(PeerError::Failed { peer, status });
+            let code = serde_json::from_slice::<serde_json::Value>(&bytes).ok().and_then(|v| v.get("code").cloned());
+            let nothing_changed = code.is_some_and(|c| c == "unavailable");
+            return Err(PeerError::Failed { peer, status, nothing_changed });
         }
         let value: serde_json::Value = if bytes.is_empty() {
             serde_json::Value::Null

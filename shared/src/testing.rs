@@ -76,6 +76,18 @@ pub async fn spawn(
     db: &TestDb,
     peers: crate::config::PeerUrls,
 ) -> Result<crate::server::Running, crate::server::StartError> {
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| crate::server::StartError::Other(e.to_string()))?;
+    spawn_on(app, db, peers, listener).await
+}
+
+/// As [`spawn`], on a listener bound beforehand (so that peers started earlier know its URL).
+pub async fn spawn_on(
+    app: crate::server::ServiceApp,
+    db: &TestDb,
+    peers: crate::config::PeerUrls,
+    listener: std::net::TcpListener,
+) -> Result<crate::server::Running, crate::server::StartError> {
     let config = crate::config::Config {
         service: app.service,
         bind: "127.0.0.1:0".into(),
@@ -84,7 +96,5 @@ pub async fn spawn(
         cors: Default::default(),
         auth: None,
     };
-    let listener =
-        std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| crate::server::StartError::Other(e.to_string()))?;
     crate::server::start(app, config, Some(listener)).await
 }

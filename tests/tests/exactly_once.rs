@@ -163,6 +163,11 @@ async fn killed_after_commit(backend: Backend) -> R {
     let body = json!({"employee": "Bob", "hours": "1.25", "task_id": task});
     let lost = c.post_keyed(Projects, "/timesheets", &body, "direct-1").await;
     assert!(lost.is_err(), "projects answered although it died: {:?}", lost.map(|a| a.text));
+    // `abort` may take a moment (a core dump), and the answer is lost before it is done.
+    let end = Instant::now() + Duration::from_secs(10);
+    while c.is_running(Projects)? && Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(!c.is_running(Projects)?, "the fault point did not fire");
     c.set_env(Projects, shared::fault::FAULT_POINTS_VAR, None);
     c.restart(Projects).await?;

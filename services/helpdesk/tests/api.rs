@@ -10,7 +10,7 @@ use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use shared::config::{Config, PeerUrls, Service};
 use shared::server::Running;
-use shared::testing::{TestDb, spawn};
+use shared::testing::{TestDb, spawn, spawn_on};
 use uuid::Uuid;
 
 type R<T = ()> = Result<T, Box<dyn std::error::Error>>;
@@ -39,8 +39,16 @@ impl Stack {
     async fn start(projects_db: TestDb, helpdesk_db: TestDb, sales_db: TestDb, with_sales: bool) -> R<Stack> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let helpdesk_url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
-        let projects = spawn(projects::app(), &projects_db, Stack::peers_of_projects(&helpdesk_url)?).await?;
         let closed = closed_url()?;
+        // Sales' port is taken first: projects asks sales whose a line is.
+        let sales_listener = TcpListener::bind("127.0.0.1:0")?;
+        let sales_url = if with_sales {
+            format!("http://127.0.0.1:{}", sales_listener.local_addr()?.port())
+        } else {
+            closed.clone()
+        };
+        let projects =
+            spawn(projects::app(), &projects_db, Stack::peers_of_projects(&helpdesk_url, &sales_url)?).await?;
         let sales = if with_sales {
             let peers = PeerUrls {
                 sales: closed.clone(),
@@ -48,11 +56,10 @@ impl Stack {
                 projects: projects.url(),
                 helpdesk: helpdesk_url.clone(),
             };
-            Some(spawn(sales::app(), &sales_db, peers).await?)
+            Some(spawn_on(sales::app(), &sales_db, peers, sales_listener).await?)
         } else {
             None
         };
-        let sales_url = sales.as_ref().map(Running::url).unwrap_or_else(|| closed.clone());
         let peers =
             PeerUrls { sales: sales_url, invoicing: closed, projects: projects.url(), helpdesk: helpdesk_url.clone() };
         let config = Config {
@@ -76,10 +83,10 @@ impl Stack {
         })
     }
 
-    fn peers_of_projects(helpdesk_url: &str) -> R<PeerUrls> {
+    fn peers_of_projects(helpdesk_url: &str, sales_url: &str) -> R<PeerUrls> {
         let closed = closed_url()?;
         Ok(PeerUrls {
-            sales: closed.clone(),
+            sales: sales_url.to_owned(),
             invoicing: closed.clone(),
             projects: closed,
             helpdesk: helpdesk_url.to_owned(),
@@ -572,7 +579,9 @@ async fn when_projects_is_down_nothing_is_recorded() -> R {
         assert_eq!((s, &t["title"], &t["task_id"]), (StatusCode::OK, &json!("T"), &Value::Null));
 
         // Projects back (on the same database): it holds no time for the ticket.
-        let back = spawn(projects::app(), &st.projects_db, Stack::peers_of_projects(&st.helpdesk_url)?).await?;
+        let sales_url = st.sales.as_ref().map(Running::url).unwrap_or(closed_url()?);
+        let back =
+            spawn(projects::app(), &st.projects_db, Stack::peers_of_projects(&st.helpdesk_url, &sales_url)?).await?;
         st.projects = Some(back);
         assert!(st.ticket_timesheets_in_projects(&ticket).await?.is_empty());
         st.stop().await;

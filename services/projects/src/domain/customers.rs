@@ -165,7 +165,10 @@ impl Customers {
         known.ok_or_else(|| {
             Error::conflict(
                 "links_changed",
-                format!("{whose} was linked while this request was checked; nothing was recorded, send it again"),
+                format!(
+                    "{whose} came into this request while it was checked (a task moved to another line \
+                     meanwhile); nothing was recorded, send it again"
+                ),
             )
         })
     }
