@@ -185,3 +185,28 @@ async fn one_pass_sends_only_the_newest_of_a_long_run_of_absolute_values() {
         handle.stop(false).await;
     }
 }
+
+#[tokio::test]
+async fn a_message_whose_answer_cannot_be_read_stays_pending_and_counts_as_failing() {
+    for tdb in TestDb::both("outbox_unreadable") {
+        let db = open(&tdb).await;
+        let seen: Seen = Arc::default();
+        let (url, handle) = receiver(seen.clone(), Arc::new(Mutex::new(false))).await;
+        // The service cannot read what the receiver answers (`{"applied": true}`) as what it
+        // expects; later messages of the aggregate wait for it.
+        let hook: shared::outbox::OnDelivered = Arc::new(|_, row, answer| {
+            if row.path == "/task-c" && answer.get("id").is_none() {
+                return Err(shared::outbox::AnswerError::Unreadable("no id".into()));
+            }
+            Ok(())
+        });
+        let outbox = Outbox::new(db.clone(), peers(&url), hook);
+        put(&db, vec![message("task-c", 1, false), message("task-c", 2, false)]).await;
+        outbox.pass().await.unwrap();
+        assert!(!seen.lock().unwrap().is_empty(), "it was sent");
+        let backlog = outbox.backlog().await.unwrap();
+        assert_eq!(backlog.pending, 2, "neither is taken as delivered: {backlog:?}");
+        assert_eq!(backlog.failing, 1, "the unreadable one counts as failing: {backlog:?}");
+        handle.stop(false).await;
+    }
+}

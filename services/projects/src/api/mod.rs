@@ -5,11 +5,13 @@ pub mod projects;
 pub mod tasks;
 pub mod timesheets;
 
+use actix_web::web;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Registers every route under `/api/v1`.
 pub fn routes(cfg: &mut ServiceConfig<'_>) {
-    cfg.service(projects::create_project)
+    cfg.app_data(web::Data::new(crate::domain::customers::Memo::default()))
+        .service(projects::create_project)
         .service(projects::list_projects)
         .service(projects::get_project)
         .service(projects::update_project)

@@ -175,11 +175,15 @@ pub async fn get_task(ctx: web::Data<Ctx>, caller: Caller, id: web::Path<TaskId>
     Ok(ok(TaskDto::from(t)))
 }
 
-/// Change a task.
+/// Change a task. Moving it to another sale line moves its unbilled time along; the new line
+/// must be the customer's of that time's tickets (else 422 on `sale_line_id`; 409
+/// `links_changed` when the time changed meanwhile: send it again).
 ///
 /// Roles: admin, sales, service.
 #[utoipa::path(tag = "tasks", operation_id = "update_task", params(("id" = TaskId, Path, description = "The task's id.")), request_body = UpdateTask,
-    responses((status = 200, body = TaskDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = TaskDto), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[patch("/tasks/{id}")]
 pub async fn update_task(
     ctx: web::Data<Ctx>,

@@ -13,6 +13,7 @@ use shared::respond::ok;
 use shared::server::Ctx;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::domain::customers::Memo;
 use crate::domain::timesheets::{self, LogTime, Timesheet, TimesheetChanges, TimesheetFilter};
 
 /// Time spent by someone on a project, a task or a ticket.
@@ -159,8 +160,12 @@ pub struct TimesheetQuery {
 /// Record time.
 ///
 /// A timesheet without a `sale_line_id` takes its task's line. If the task is moved to another
-/// line at that very moment, the answer is 409 `task_moved` and nothing is recorded: send it
-/// again (with the same `Idempotency-Key`, if any) and it counts on the new line.
+/// line at that very moment, the answer is 409 `task_moved` (or `links_changed`) and nothing is
+/// recorded: send it again (with the same `Idempotency-Key`, if any) and it counts on the new line.
+///
+/// The sale line, the task's line and the ticket must all be one customer's (else 422 naming
+/// the field). Projects asks sales whose a line is and helpdesk whose a ticket is the first time
+/// one is used (503 when it cannot ask, nothing recorded).
 ///
 /// Roles: admin, agent, service.
 #[utoipa::path(tag = "timesheets", operation_id = "create_timesheet", request_body = CreateTimesheet,
@@ -169,6 +174,7 @@ pub struct TimesheetQuery {
 #[post("/timesheets")]
 pub async fn create_timesheet(
     ctx: web::Data<Ctx>,
+    memo: web::Data<Memo>,
     caller: Caller,
     idem: Idempotency,
     body: Body<CreateTimesheet>,
@@ -184,13 +190,25 @@ pub async fn create_timesheet(
         ticket_id: b.ticket_id,
         sale_line_id: b.sale_line_id,
     };
-    crate::peers::learn_for_log(&ctx, &caller, &cmd, b.created_by.as_deref()).await?;
-    let answer = idem
-        .write(&ctx.db, move |c| {
-            let t = timesheets::log(c, &caller, cmd, b.created_by)?;
-            Ok::<_, Error>(Answer::created(format!("/api/v1/timesheets/{}", t.id), &TimesheetDto::from(t))?)
-        })
-        .await?;
+    let record = |cmd: LogTime| {
+        let (caller, by, memo) = (caller.clone(), b.created_by.clone(), memo.clone());
+        move |c: &mut shared::db::DbConn| {
+            let (t, counted) = timesheets::record(c, &caller, cmd, by, Some(&memo))?;
+            let answer = Answer::created(format!("/api/v1/timesheets/{}", t.id), &TimesheetDto::from(t))?;
+            Ok::<_, Error>((answer, move |c: &mut shared::db::DbConn| counted.apply(c)))
+        }
+    };
+    // Whose its line and ticket are is known locally but for the first entry on each: the
+    // write is tried first, and only when it names one projects has not learned yet (409
+    // `links_changed`) is the owner asked, outside the transaction, and the write tried again.
+    // So the time-logging path pays no read before its transaction.
+    let answer = match idem.write_then(&ctx.db, record(cmd.clone())).await {
+        Err(ApiError::Conflict { code: "links_changed", .. }) if timesheets::needs_customers(&cmd) => {
+            crate::peers::learn_for_log(&ctx, &caller, &cmd, b.created_by.as_deref()).await?;
+            idem.write_then(&ctx.db, record(cmd)).await?
+        }
+        other => other?,
+    };
     ctx.outbox.kick();
     Ok(answer.into())
 }
@@ -238,7 +256,9 @@ pub async fn get_timesheet(
 }
 
 /// Edit or move a timesheet (409 while it is billed on an invoice that is not cancelled, and
-/// `task_moved` when it takes the line of a task that is moved to another line meanwhile).
+/// `task_moved` or `links_changed` when it takes the line of a task that is moved to another
+/// line meanwhile). Its line, task and ticket must stay one customer's (else 422 naming the
+/// field; 503 when sales or helpdesk cannot say whose a new line or ticket is).
 ///
 /// Roles: admin, agent, service.
 #[utoipa::path(tag = "timesheets", operation_id = "update_timesheet", params(("id" = TimesheetId, Path, description = "The timesheet's id.")), request_body = UpdateTimesheet,

@@ -58,6 +58,38 @@ pub enum Fact {
     Ticket(TicketId),
 }
 
+/// Whose lines and tickets are, remembered in memory by a running service once read: the facts
+/// never change, so what was read once holds for good, and the time-logging path then checks a
+/// timesheet without reading them again (one statement fewer per entry).
+#[derive(Debug, Default)]
+pub struct Memo(std::sync::RwLock<Customers>);
+
+impl Memo {
+    /// The facts asked for if every one is remembered.
+    fn all(&self, facts: &[(Fact, &'static str)]) -> Option<Customers> {
+        let memo = self.0.read().ok()?;
+        let mut out = Customers::default();
+        for (f, _) in facts {
+            match *f {
+                Fact::Line(l) => {
+                    out.lines.insert(l, *memo.lines.get(&l)?);
+                }
+                Fact::Ticket(t) => {
+                    out.tickets.insert(t, *memo.tickets.get(&t)?);
+                }
+            }
+        }
+        Some(out)
+    }
+
+    fn keep(&self, known: &Customers) {
+        if let Ok(mut memo) = self.0.write() {
+            memo.lines.extend(known.lines.iter().map(|(k, v)| (*k, *v)));
+            memo.tickets.extend(known.tickets.iter().map(|(k, v)| (*k, *v)));
+        }
+    }
+}
+
 /// Pairs of links that must be the same customer's.
 #[derive(Debug, Default)]
 pub struct Rules(Vec<(Party, Party)>);
@@ -102,12 +134,21 @@ impl Rules {
 
     /// Refuses with a 422 on the field that set a link when two links are not the same
     /// customer's. Reads what is known in one statement; nothing when there is nothing to compare.
-    pub fn check(&self, conn: &mut DbConn) -> Result<()> {
+    pub fn check(&self, conn: &mut DbConn, memo: Option<&Memo>) -> Result<()> {
         let facts = self.facts();
         if facts.is_empty() {
             return Ok(());
         }
-        let known = read(conn, &facts)?;
+        let known = match memo.and_then(|m| m.all(&facts)) {
+            Some(known) => known,
+            None => {
+                let known = read(conn, &facts)?;
+                if let Some(m) = memo {
+                    m.keep(&known);
+                }
+                known
+            }
+        };
         let mut checks = Checks::new();
         let mut blamed = HashSet::new();
         for (a, b) in &self.0 {

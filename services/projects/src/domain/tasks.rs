@@ -154,7 +154,7 @@ pub fn update(conn: &mut DbConn, caller: &Caller, id: TaskId, changes: TaskChang
     }
     if let Some(new_line) = changes.sale_line_id.filter(|l| *l != task.sale_line_id) {
         let (moved, tickets) = store::timesheets::move_unbilled_line(conn, task.id, task.sale_line_id, new_line)?;
-        move_rules(new_line, &tickets).check(conn)?;
+        move_rules(new_line, &tickets).check(conn, None)?;
         let mut deltas = Deltas::default();
         deltas.add(-moved, None, task.sale_line_id, None);
         deltas.add(moved, None, new_line, None);

@@ -6,7 +6,7 @@ use shared::decimal::check_decimal;
 use shared::ids::{InvoiceId, ProjectId, SaleLineId, TaskId, TicketId, TimesheetId};
 use shared::page::{Page, PageRequest};
 
-use super::customers::{Fact, Party, Rules, Whose};
+use super::customers::{Fact, Memo, Party, Rules, Whose};
 use super::ledger::Deltas;
 use super::tasks::Task;
 use super::{Checks, Error, Result, check_period, check_text};
@@ -228,8 +228,23 @@ fn prepare_log(
 /// Records time and counts it on its task, sale line and ticket. It was created by the caller,
 /// or, when a service records it for someone (helpdesk for an agent), by `on_behalf_of`.
 pub fn log(conn: &mut DbConn, caller: &Caller, cmd: LogTime, on_behalf_of: Option<String>) -> Result<Timesheet> {
+    let (sheet, counted) = record(conn, caller, cmd, on_behalf_of, None)?;
+    counted.apply(conn)?;
+    Ok(sheet)
+}
+
+/// As [`log`], leaving the counting to the caller's last step ([`Deltas::apply`] takes the
+/// totals' row locks, which every other client of the line waits for: what comes before it is
+/// better done first).
+pub fn record(
+    conn: &mut DbConn,
+    caller: &Caller,
+    cmd: LogTime,
+    on_behalf_of: Option<String>,
+    memo: Option<&Memo>,
+) -> Result<(Timesheet, Deltas)> {
     let (created_by, placed) = prepare_log(conn, caller, &cmd, on_behalf_of.as_deref())?;
-    log_rules(&cmd, &placed).check(conn)?;
+    log_rules(&cmd, &placed).check(conn, memo)?;
     let Place { project_id, sale_line_id, task_line, .. } = placed;
     let now = shared::db::now_utc();
     let sheet = Timesheet {
@@ -250,8 +265,7 @@ pub fn log(conn: &mut DbConn, caller: &Caller, cmd: LogTime, on_behalf_of: Optio
     let mut deltas = Deltas::default();
     sheet.count(&mut deltas, Decimal::ONE);
     deltas.expect_task_line(task_line);
-    deltas.apply(conn)?;
-    Ok(sheet)
+    Ok((sheet, deltas))
 }
 
 pub fn get(conn: &mut DbConn, caller: &Caller, id: TimesheetId) -> Result<Timesheet> {
@@ -374,7 +388,7 @@ fn prepare_edit(conn: &mut DbConn, caller: &Caller, id: TimesheetId, changes: &T
 /// sale line unless the same request names them; every total it left or joined follows.
 pub fn edit(conn: &mut DbConn, caller: &Caller, id: TimesheetId, changes: TimesheetChanges) -> Result<Timesheet> {
     let Edit { old, new, task_line, rules } = prepare_edit(conn, caller, id, &changes)?;
-    rules.check(conn)?;
+    rules.check(conn, None)?;
     store::timesheets::update(conn, &new)?;
     let mut deltas = Deltas::default();
     old.count(&mut deltas, -Decimal::ONE);
