@@ -157,6 +157,11 @@ impl std::fmt::Debug for AuthConfig {
     }
 }
 
+/// How far, in seconds, the clocks of a token's issuer and of the services may disagree: a token
+/// counts as expired only this long after `exp`, and is refused when its `nbf` or `iat` is more
+/// than this ahead of now.
+pub const LEEWAY_SECS: i64 = 60;
+
 /// Smallest secret accepted, in bytes.
 pub const MIN_SECRET_LEN: usize = 32;
 
@@ -166,6 +171,10 @@ pub enum AuthError {
     Malformed,
     #[error("the token has expired")]
     Expired,
+    #[error("the token is not valid yet (nbf is in the future)")]
+    NotYetValid,
+    #[error("the token was issued in the future (iat)")]
+    IssuedInFuture,
     #[error("the token's signature is not valid")]
     BadSignature,
     #[error("the token's algorithm is not accepted")]
@@ -209,12 +218,14 @@ impl Verifier {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
         let (alg, key) = self.keys.iter().find(|(a, _)| *a == header.alg).ok_or(AuthError::Algorithm)?;
         let mut validation = Validation::new(*alg);
-        validation.leeway = 30;
+        validation.leeway = LEEWAY_SECS as u64;
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "sub"]);
         let data = jsonwebtoken::decode::<Claims>(token, key, &validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind as K;
             match e.kind() {
                 K::ExpiredSignature => AuthError::Expired,
+                K::ImmatureSignature => AuthError::NotYetValid,
                 K::InvalidSignature => AuthError::BadSignature,
                 K::InvalidAlgorithm | K::InvalidAlgorithmName => AuthError::Algorithm,
                 K::Json(_) | K::MissingRequiredClaim(_) => AuthError::Claims(e.to_string()),
@@ -222,6 +233,9 @@ impl Verifier {
             }
         })?;
         let claims = data.claims;
+        if claims.iat > chrono::Utc::now().timestamp() + LEEWAY_SECS {
+            return Err(AuthError::IssuedInFuture);
+        }
         match (claims.role, claims.customer_id) {
             (Role::Customer, None) => Err(AuthError::Claims("a customer token needs a customer_id".into())),
             (r, Some(_)) if r != Role::Customer => {
@@ -361,6 +375,29 @@ mod tests {
         assert!(matches!(v.verify(&other), Err(AuthError::BadSignature)));
         let expired = mint(&[7u8; 32], &claims("alice", Role::Admin, None, -120))?;
         assert!(matches!(v.verify(&expired), Err(AuthError::Expired)));
+        Ok(())
+    }
+
+    #[test]
+    fn tokens_not_valid_yet_or_issued_in_the_future_are_refused() -> Result<(), String> {
+        let v = Verifier::new(&config())?;
+        let key = EncodingKey::from_secret(&[7u8; 32]).map_err(|e| e.to_string())?;
+        let now = chrono::Utc::now().timestamp();
+        let sign = |claims: serde_json::Value| {
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).map_err(|e| e.to_string())
+        };
+        let base = serde_json::json!({"sub": "x", "role": "admin", "exp": now + 600, "iat": now});
+        let with = |k: &str, v: i64| {
+            let mut c = base.clone();
+            c[k] = serde_json::json!(v);
+            sign(c)
+        };
+        assert!(v.verify(&sign(base.clone())?).is_ok());
+        assert!(v.verify(&with("nbf", now + 30)?).is_ok(), "within the leeway");
+        assert!(matches!(v.verify(&with("nbf", now + 3600)?), Err(AuthError::NotYetValid)));
+        assert!(v.verify(&with("iat", now + 30)?).is_ok(), "within the leeway");
+        let ten_years = with("iat", now + 10 * 365 * 86_400)?;
+        assert!(matches!(v.verify(&ten_years), Err(AuthError::IssuedInFuture)));
         Ok(())
     }
 

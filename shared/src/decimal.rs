@@ -1,6 +1,8 @@
 //! Exact decimals on the wire: sent as strings with two decimals (`"4.50"`), accepted as a
-//! string or a JSON number (parsed exactly, never through f64). The scale and sign rules are
-//! checked by the domain, so that a breach is a 422 naming the field, not a parse failure.
+//! string or a JSON number (parsed exactly, never through f64) that matches
+//! [`PATTERN`] exactly: no exponent, no `+`, no `_`, no spaces, at most two decimals. A value
+//! that does not is refused where it is read (a 422 naming the field); the sign and range
+//! rules of each field are checked by the domain.
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -37,9 +39,44 @@ impl Serialize for Dec2 {
     }
 }
 
+/// The one form a decimal takes in a request, as a string or a JSON number.
+pub const PATTERN: &str = r"^-?\d+(\.\d{1,2})?$";
+
+/// What a decimal that does not match [`PATTERN`] is told.
+pub const EXPECTED: &str =
+    "must be a decimal like \"4.50\" (digits, an optional \"-\", at most 2 decimals; no exponent, \"+\" or \"_\")";
+
+/// Parses a decimal exactly by [`PATTERN`]; the error is the message for the client.
+pub fn parse_wire(text: &str) -> Result<Decimal, &'static str> {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (int, frac) = match unsigned.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (unsigned, None),
+    };
+    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int) || frac.is_some_and(|f| !digits(f)) {
+        return Err(EXPECTED);
+    }
+    if frac.is_some_and(|f| f.len() > 2) {
+        return Err("must have at most 2 decimals");
+    }
+    // Far beyond any amount stored (10^12), and beyond what a decimal holds exactly.
+    if int.trim_start_matches('0').len() > 20 {
+        return Err("is too large");
+    }
+    text.parse::<Decimal>().map_err(|_| "is too large")
+}
+
 impl<'de> Deserialize<'de> for Dec2 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        <Decimal as Deserialize>::deserialize(d).map(Dec2)
+        use serde::de::Error;
+        // Through a JSON value: serde_json's arbitrary precision keeps a number's own text.
+        let text = match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => return Err(D::Error::custom(EXPECTED)),
+        };
+        parse_wire(&text).map(Dec2).map_err(D::Error::custom)
     }
 }
 
@@ -48,10 +85,11 @@ impl utoipa::PartialSchema for Dec2 {
         use utoipa::openapi::schema::{ObjectBuilder, Type};
         ObjectBuilder::new()
             .schema_type(Type::String)
-            .pattern(Some(r"^-?\d+(\.\d{1,2})?$"))
+            .pattern(Some(PATTERN))
             .description(Some(
                 "Exact decimal, sent as a string with two decimals; requests also accept a JSON number. \
-                 More than two decimals is rejected.",
+                 Either must match the pattern exactly: no exponent, no `+`, no `_`, at most two decimals \
+                 (anything else is a 422 naming the field).",
             ))
             .examples([serde_json::json!("4.50")])
             .into()
@@ -126,9 +164,42 @@ mod tests {
         assert_eq!(serde_json::to_string(&Dec2(dec!(4.5)))?, "\"4.50\"");
         let n: Dec2 = serde_json::from_str("12345678901234567.89")?;
         assert_eq!(n.0, dec!(12345678901234567.89));
-        let s: Dec2 = serde_json::from_str("\"1.234\"")?;
-        assert!(!fits_scale(s.0, 2));
+        let n: Dec2 = serde_json::from_str("-0.5")?;
+        assert_eq!(n.0, dec!(-0.5));
         assert!(fits_scale(dec!(4.500), 2));
         Ok(())
+    }
+
+    #[test]
+    fn only_the_documented_pattern_is_read() {
+        for bad in [
+            "\"1e2\"",
+            "\"1E2\"",
+            "\"1.0e1\"",
+            "\"+5\"",
+            "\"1_000\"",
+            "\"1e-2\"",
+            "1e2",
+            "1E2",
+            "1.0e1",
+            "1e-2",
+            "\" 1\"",
+            "\"1.\"",
+            "\".5\"",
+            "\"\"",
+            "\"1.234\"",
+            "1.234",
+            "\"ten\"",
+            "true",
+            "null",
+            "[1]",
+            "\"99999999999999999999999999999999\"",
+            "1e400",
+        ] {
+            assert!(serde_json::from_str::<Dec2>(bad).is_err(), "{bad} was read");
+        }
+        for good in ["\"1\"", "\"1.5\"", "\"-1.25\"", "7", "0.05", "\"007.50\""] {
+            assert!(serde_json::from_str::<Dec2>(good).is_ok(), "{good} was refused");
+        }
     }
 }

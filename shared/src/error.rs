@@ -84,13 +84,63 @@ impl Checks {
     }
 }
 
-/// Checks a required name-like text: non-empty after trimming, at most `max` characters.
+/// Longest name-like text (a customer's, a product's, a project's, a team's name, an employee).
+pub const NAME_MAX: usize = 200;
+
+/// Longest title-like text (a task's name, a ticket's title).
+pub const TITLE_MAX: usize = 300;
+
+/// Longest long text (a timesheet's or a ticket's description).
+pub const DESCRIPTION_MAX: usize = 10_000;
+
+/// Most items an array of a request may hold: lines of an order, an invoice or a credit
+/// note, sale line ids of a claim. An order holds at most this many lines in all.
+pub const MAX_ITEMS: usize = 200;
+
+/// Checks the length of an array of a request: at most `max` items.
+pub fn check_count(checks: &mut Checks, field: &str, len: usize, max: usize) {
+    if len > max {
+        checks.push(field, format!("must have at most {max} items, not {len}"));
+    }
+}
+
+/// Longest text filter of a list (`?employee=`).
+pub const FILTER_MAX: usize = 200;
+
+/// Checks a required name-like text: non-empty after trimming, at most `max` characters, on one
+/// line: no control character at all (NUL, tab, newline, …).
 pub fn check_text(checks: &mut Checks, field: &str, value: &str, max: usize) {
     if value.trim().is_empty() {
         checks.push(field, "must not be empty");
     } else if value.chars().count() > max {
         checks.push(field, format!("must be at most {max} characters"));
+    } else if value.chars().any(char::is_control) {
+        checks.push(field, "must not contain control characters (such as NUL, tab or a line break)");
     }
+}
+
+/// Checks a long text (a description): at most `max` characters; tabs and line breaks (`\n`)
+/// are fine, other control characters (NUL, `\r`, …) are not.
+pub fn check_long_text(checks: &mut Checks, field: &str, value: &str, max: usize) {
+    if value.chars().count() > max {
+        checks.push(field, format!("must be at most {max} characters"));
+    } else if value.chars().any(|c| c.is_control() && c != '\t' && c != '\n') {
+        checks.push(field, "must not contain control characters other than tab and line feed (such as NUL)");
+    }
+}
+
+/// Checks a text filter of a list (`?employee=`): at most [`FILTER_MAX`] characters, no control
+/// character; a 422 naming the parameter otherwise.
+pub fn check_filter(field: &str, value: Option<&str>) -> Result<()> {
+    let mut checks = Checks::new();
+    if let Some(v) = value {
+        if v.chars().count() > FILTER_MAX {
+            checks.push(field, format!("must be at most {FILTER_MAX} characters"));
+        } else if v.chars().any(char::is_control) {
+            checks.push(field, "must not contain control characters (such as NUL)");
+        }
+    }
+    checks.finish()
 }
 
 /// Deserializes a PATCH field where `null` means "clear" and absence means "keep":
@@ -101,4 +151,30 @@ where
     T: serde::Deserialize<'de>,
 {
     <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(f: impl FnOnce(&mut Checks)) -> usize {
+        let mut c = Checks::new();
+        f(&mut c);
+        c.0.len()
+    }
+
+    #[test]
+    fn texts_refuse_control_characters_and_descriptions_keep_tabs_and_newlines() {
+        assert_eq!(errors(|c| check_text(c, "name", "Azure Interior", 200)), 0);
+        for bad in ["a\u{0}b", "a\tb", "a\nb", "a\u{7f}", "a\u{85}b", " ", &"x".repeat(201)] {
+            assert_eq!(errors(|c| check_text(c, "name", bad, 200)), 1, "{bad:?}");
+        }
+        assert_eq!(errors(|c| check_long_text(c, "description", "line 1\n\tline 2", 100)), 0);
+        for bad in ["a\u{0}b", "a\rb", "a\u{1b}[31m", &"x".repeat(101)] {
+            assert_eq!(errors(|c| check_long_text(c, "description", bad, 100)), 1, "{bad:?}");
+        }
+        assert!(check_filter("employee", Some("Ann")).is_ok());
+        assert!(check_filter("employee", None).is_ok());
+        assert!(check_filter("employee", Some("a\u{0}b")).is_err());
+    }
 }

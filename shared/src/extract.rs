@@ -1,50 +1,120 @@
-//! Request extractors that reject in problem+json and name the offending field.
+//! Request extractors that reject in problem+json and name the offending field, one rule for
+//! every service (the README's "Input rules"):
+//!
+//! - a body that is not JSON, or not UTF-8, is a 400 (malformed JSON names the field `body`); a
+//!   content type other than `application/json` (or `…+json`), or a charset other than UTF-8,
+//!   is a 415; a body over 1 MiB a 413; one that does not arrive within [`BODY_TIMEOUT`] a 408;
+//! - JSON of the wrong shape or type, a missing, unknown, repeated or invalid field, and an
+//!   invalid or unknown query parameter or a malformed path id, are a 422 whose `errors` name
+//!   each field in the request's own terms (`lines[3].quantity`, `limit`, `id`) and say what is
+//!   expected, never a library's message or a Rust type name.
 
-use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use std::time::Duration;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::problem::{ApiError, FieldError};
+use crate::strict_json::Strict;
 
 /// Largest request body accepted, in bytes.
 pub const BODY_LIMIT: usize = 1 << 20;
 
-/// A JSON request body. Malformed JSON and wrong types are a 400, missing or unknown fields a
-/// 422, each naming the field; a body that is not JSON is a 415, one over 1 MiB a 413.
+/// How long a request body may take to arrive once its headers have (408 after that). The
+/// headers themselves have actix's `client_request_timeout` (5 s).
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a malformed id says it should be.
+pub const ID_EXPECTED: &str = "must be a UUID, like \"01937f2a-5c4e-7b1d-9a3f-2e8c4d6b1a07\"";
+
+/// A JSON request body (see the module's rules).
 pub struct Body<T>(pub T);
 
 /// An optional JSON request body: an empty body is `None`.
 pub struct OptionalBody<T>(pub Option<T>);
 
-fn is_json(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|m| {
-            let m = m.trim().to_ascii_lowercase();
-            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
-        })
-        .unwrap_or(false)
+/// The query parameters of a request, read into `T` (a struct with `deny_unknown_fields`):
+/// an invalid or unknown parameter is a 422 naming it.
+pub struct Query<T>(pub T);
+
+impl<T> Query<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// The query of an operation that takes no parameters: any parameter is refused (422).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
+/// Whether a body's content type is JSON in UTF-8.
+enum Media {
+    Json,
+    /// JSON in another charset, or not JSON: the 415's detail.
+    Unsupported(String),
+}
+
+fn media(req: &HttpRequest) -> Media {
+    let Some(value) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return Media::Unsupported("the request body must be application/json".into());
+    };
+    let mut parts = value.split(';');
+    let mime = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+    if !(mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))) {
+        return Media::Unsupported(format!("the request body must be application/json, not {mime}"));
+    }
+    for param in parts {
+        let Some((name, charset)) = param.split_once('=') else { continue };
+        let charset = charset.trim().trim_matches('"');
+        if name.trim().eq_ignore_ascii_case("charset")
+            && !charset.eq_ignore_ascii_case("utf-8")
+            && !charset.eq_ignore_ascii_case("utf8")
+        {
+            return Media::Unsupported(format!(
+                "the request body must be JSON in UTF-8; charset={charset} is not accepted"
+            ));
+        }
+    }
+    Media::Json
 }
 
 fn read_body(
     req: &HttpRequest,
     payload: &mut Payload,
-) -> LocalBoxFuture<'static, Result<(bool, web::Bytes), ApiError>> {
-    let json = is_json(req);
+) -> LocalBoxFuture<'static, Result<(Media, web::Bytes), ApiError>> {
+    let media = media(req);
     let bytes = web::Bytes::from_request(req, payload);
     Box::pin(async move {
         let bytes = bytes.await.map_err(|e| {
             if e.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::TooLarge
             } else {
-                ApiError::BadRequest { detail: format!("could not read the body: {e}"), errors: vec![] }
+                unreadable()
             }
         })?;
-        Ok((json, bytes))
+        Ok((media, bytes))
     })
+}
+
+fn unreadable() -> ApiError {
+    ApiError::BadRequest {
+        detail: "the request body could not be read".into(),
+        errors: vec![FieldError::new("body", "could not be read")],
+    }
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
@@ -54,11 +124,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let body = read_body(req, payload);
         Box::pin(async move {
-            let (json, bytes) = body.await?;
-            if !json {
-                return Err(ApiError::UnsupportedMediaType);
+            match body.await? {
+                (Media::Json, bytes) => parse_json(&bytes).map(Body),
+                (Media::Unsupported(detail), _) => Err(ApiError::UnsupportedMediaType(detail)),
             }
-            parse_json(&bytes).map(Body)
         })
     }
 }
@@ -70,28 +139,49 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalBody<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let body = read_body(req, payload);
         Box::pin(async move {
-            let (json, bytes) = body.await?;
-            if bytes.iter().all(u8::is_ascii_whitespace) {
-                return Ok(OptionalBody(None));
+            match body.await? {
+                (_, bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(OptionalBody(None)),
+                (Media::Json, bytes) => parse_json(&bytes).map(|v| OptionalBody(Some(v))),
+                (Media::Unsupported(detail), _) => Err(ApiError::UnsupportedMediaType(detail)),
             }
-            if !json {
-                return Err(ApiError::UnsupportedMediaType);
-            }
-            parse_json(&bytes).map(|v| OptionalBody(Some(v)))
         })
     }
 }
 
-/// Parses JSON, classifying failures: syntax and wrong types are 400, missing and unknown
-/// fields 422, and every one names the field by its path.
+impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(Query))
+    }
+}
+
+/// Parses a query string (`limit=10&state=sale`) into `T`; every failure is a 422 naming the
+/// parameter.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize::<_, T>(de).map_err(|err| {
+        let path = err.path().to_string();
+        let message = err.into_inner().to_string();
+        ApiError::Validation(vec![field_error(&path, &message, Noun::Parameter)])
+    })
+}
+
+/// Parses a JSON body into `T`. Not UTF-8, or not JSON at all: 400 naming `body`. Anything
+/// else wrong: 422 naming the field by its path in the request.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(ApiError::BadRequest {
+            detail: "the request body is not UTF-8".into(),
+            errors: vec![FieldError::new("body", "must be JSON encoded in UTF-8")],
+        });
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+    let result = serde_path_to_error::deserialize::<_, T>(Strict(&mut de));
+    match result {
         Ok(v) => {
-            de.end().map_err(|e| ApiError::BadRequest {
-                detail: format!("malformed JSON: {}", strip_position(&e.to_string())),
-                errors: vec![],
-            })?;
+            de.end().map_err(|e| malformed(&e))?;
             Ok(v)
         }
         Err(err) => {
@@ -99,28 +189,152 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             // shows in the path (`list_price.$serde_json::private::Number`): not a field of ours.
             let path = err.path().to_string().replace(".$serde_json::private::Number", "");
             let inner = err.into_inner();
-            let message = strip_position(&inner.to_string());
             if inner.is_syntax() || inner.is_eof() {
-                return Err(ApiError::BadRequest { detail: format!("malformed JSON: {message}"), errors: vec![] });
+                return Err(malformed(&inner));
             }
-            let named = |field: &str| {
-                if path == "." { field.to_owned() } else { format!("{path}.{field}") }
-            };
-            if let Some(f) = backticked(&message, "missing field ") {
-                return Err(ApiError::Validation(vec![FieldError::new(named(&f), "is required")]));
-            }
-            if let Some(f) = backticked(&message, "unknown field ") {
-                // The path already ends at the unknown field.
-                let field = if path == "." { f } else { path };
-                return Err(ApiError::Validation(vec![FieldError::new(field, "is not a known field")]));
-            }
-            let field = if path == "." { "body".to_owned() } else { path };
-            Err(ApiError::BadRequest {
-                detail: format!("{field}: {message}"),
-                errors: vec![FieldError::new(field, message)],
-            })
+            Err(ApiError::Validation(vec![field_error(&path, &inner.to_string(), Noun::Field)]))
         }
     }
+}
+
+/// Malformed JSON: where it breaks, in our words.
+fn malformed(e: &serde_json::Error) -> ApiError {
+    let message = if e.is_eof() {
+        "is not valid JSON: it ends too early".to_owned()
+    } else {
+        format!("is not valid JSON (syntax error at line {}, column {})", e.line(), e.column())
+    };
+    ApiError::BadRequest {
+        detail: format!("malformed JSON: the body {message}"),
+        errors: vec![FieldError::new("body", message)],
+    }
+}
+
+/// What a failure names: a body's field or a query's parameter.
+#[derive(Clone, Copy)]
+enum Noun {
+    Field,
+    Parameter,
+}
+
+impl Noun {
+    fn word(self) -> &'static str {
+        match self {
+            Noun::Field => "field",
+            Noun::Parameter => "parameter",
+        }
+    }
+
+    fn root(self) -> &'static str {
+        match self {
+            Noun::Field => "body",
+            Noun::Parameter => "query",
+        }
+    }
+}
+
+/// One field error from a deserializer's message at `path` (`.` for the root), in our terms.
+fn field_error(path: &str, message: &str, noun: Noun) -> FieldError {
+    let message = strip_position(message);
+    let at_root = path == "." || path.is_empty();
+    let child = |name: &str| if at_root { name.to_owned() } else { format!("{path}.{name}") };
+    let here = if at_root { noun.root().to_owned() } else { path.to_owned() };
+    if let Some(name) = backticked(message, "missing field ") {
+        return FieldError::new(child(&name), "is required");
+    }
+    if let Some(name) = backticked(message, "duplicate field ") {
+        return FieldError::new(child(&name), "is given more than once");
+    }
+    if let Some(name) = backticked(message, "unknown field ") {
+        // The path already ends at the unknown field.
+        let field = if at_root { name } else { path.to_owned() };
+        let known = expected_names(message);
+        let text = if known.is_empty() {
+            format!("is not a known {}: this operation takes none", noun.word())
+        } else {
+            format!("is not a known {}; known: {}", noun.word(), known.join(", "))
+        };
+        return FieldError::new(field, text);
+    }
+    FieldError::new(here, translate(message))
+}
+
+/// A deserializer's message in our terms. Messages of this crate's own types (decimals, dates,
+/// ids, limits) are already worded for a client and pass as they are; serde's standard ones
+/// are reworded; anything else is replaced, so no library's text reaches a client.
+fn translate(message: &str) -> String {
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        let (got, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        return format!("must be {}, not {}", expected_in_words(expected), unexpected_in_words(got));
+    }
+    if let Some(rest) = message.strip_prefix("invalid value: ") {
+        let (_, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        return format!("must be {}", expected_in_words(expected));
+    }
+    if message.starts_with("unknown variant ") {
+        let allowed = expected_names(message);
+        return if allowed.is_empty() {
+            "is not an accepted value".into()
+        } else {
+            format!("must be one of: {}", allowed.join(", "))
+        };
+    }
+    if message.starts_with("invalid length ") {
+        return "has the wrong number of elements".into();
+    }
+    if message.starts_with("UUID parsing failed") {
+        return ID_EXPECTED.into();
+    }
+    if message.starts_with("must ") || message.starts_with("is ") {
+        return message.to_owned();
+    }
+    "is not valid".into()
+}
+
+/// What a visitor's `expecting` says, in a client's words.
+fn expected_in_words(expected: &str) -> String {
+    let e = expected.trim();
+    let words = match e {
+        "a string" | "string" => "a string",
+        "a boolean" | "bool" => "true or false",
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => {
+            "an integer"
+        }
+        "f32" | "f64" => "a number",
+        "a sequence" | "sequence" => "an array",
+        "a map" | "map" => "an object",
+        "unit" => "null",
+        "a UUID" | "a UUID string" | "UUID" => return ID_EXPECTED.trim_start_matches("must be ").to_owned(),
+        "a formatted date string" | "a formatted date and time string" => "a date as YYYY-MM-DD",
+        _ if e.starts_with("struct ") || e.starts_with("tuple struct ") || e.starts_with("struct variant ") => {
+            "a JSON object"
+        }
+        _ if e.starts_with("enum ") || e.starts_with("variant ") => "one of the accepted values",
+        // Our own types say what they expect in a client's words ("a decimal like …").
+        _ if e.starts_with("a ") || e.starts_with("an ") || e.starts_with("one of ") => e,
+        _ => "of another type",
+    };
+    words.to_owned()
+}
+
+/// What serde says it found, in a client's words.
+fn unexpected_in_words(got: &str) -> &'static str {
+    let g = got.trim();
+    match g {
+        "null" | "unit value" => "null",
+        _ if g.starts_with("boolean") => "true or false",
+        _ if g.starts_with("integer") || g.starts_with("floating point") || g.starts_with("number") => "a number",
+        _ if g.starts_with("string") || g.starts_with("character") => "a string",
+        _ if g.starts_with("sequence") => "an array",
+        _ if g.starts_with("map") => "an object",
+        _ => "something else",
+    }
+}
+
+/// The backticked names after "expected" in serde's message (`one of `a`, `b``).
+fn expected_names(message: &str) -> Vec<String> {
+    let Some((_, list)) = message.split_once("expected") else { return vec![] };
+    list.split('`').skip(1).step_by(2).map(str::to_owned).collect()
 }
 
 fn backticked(message: &str, prefix: &str) -> Option<String> {
@@ -128,10 +342,10 @@ fn backticked(message: &str, prefix: &str) -> Option<String> {
     Some(rest.split('`').next()?.to_owned())
 }
 
-fn strip_position(message: &str) -> String {
+fn strip_position(message: &str) -> &str {
     match message.find(" at line ") {
-        Some(i) => message[..i].to_owned(),
-        None => message.to_owned(),
+        Some(i) => &message[..i],
+        None => message,
     }
 }
 
@@ -143,17 +357,173 @@ pub fn idempotency_key(req: &HttpRequest) -> Option<String> {
     req.headers().get(IDEMPOTENCY_KEY).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
-/// The extractor configurations that make actix's own rejections problem+json.
+/// Middleware body: reads the request body, at most [`BODY_LIMIT`] bytes within
+/// [`BODY_TIMEOUT`], before anything else reads it (so a client cannot hold a connection open
+/// by sending a body slowly): 408 when it is too slow, 413 when too large, each closing the
+/// connection.
+pub async fn read_body_in_time<B: MessageBody + 'static>(
+    mut req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let read = if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
+        Ok(Err(ApiError::TooLarge))
+    } else {
+        tokio::time::timeout(BODY_TIMEOUT, read_at_most(req.take_payload(), BODY_LIMIT)).await
+    };
+    let error = match read {
+        Ok(Ok(bytes)) => {
+            req.set_payload(Payload::from(bytes));
+            return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        }
+        Ok(Err(e)) => e,
+        Err(_) => ApiError::RequestTimeout,
+    };
+    let mut res = actix_web::ResponseError::error_response(&error);
+    // The rest of the body is not read: the connection cannot carry another request.
+    res.head_mut().set_connection_type(actix_web::http::ConnectionType::Close);
+    Ok(req.into_response(res).map_into_right_body())
+}
+
+async fn read_at_most(mut payload: Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+    use futures_util::StreamExt;
+    let mut buf = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| unreadable())?;
+        if buf.len() + chunk.len() > limit {
+            return Err(ApiError::TooLarge);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+/// The extractor configurations that make actix's own rejections problem+json. Path ids are
+/// checked here: every path parameter of this API is a UUID, so the malformed ones are named.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PayloadConfig::new(BODY_LIMIT))
-        .app_data(
-            web::PathConfig::default()
-                .error_handler(|err, req| ApiError::NotFound(format!("{}: {err}", req.path())).into()),
-        )
+        .app_data(web::PathConfig::default().error_handler(|_err, req| {
+            let mut errors: Vec<FieldError> = req
+                .match_info()
+                .iter()
+                .filter(|(_, value)| uuid::Uuid::parse_str(value).is_err())
+                .map(|(name, _)| FieldError::new(name, ID_EXPECTED))
+                .collect();
+            if errors.is_empty() {
+                errors.push(FieldError::new("path", "is not valid"));
+            }
+            ApiError::Validation(errors).into()
+        }))
         .app_data(web::QueryConfig::default().error_handler(|err, _req| {
-            let message = err.to_string();
-            let field = backticked(&message.replace("Query deserialize error: ", ""), "unknown field ")
-                .unwrap_or_else(|| "query".to_owned());
-            ApiError::BadRequest { detail: message.clone(), errors: vec![FieldError::new(field, message)] }.into()
+            ApiError::Validation(vec![field_error(".", &err.to_string(), Noun::Parameter)]).into()
         }));
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+    use crate::Dec2;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Line {
+        quantity: Dec2,
+        uom: Option<String>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Order {
+        name: String,
+        lines: Vec<Line>,
+        flag: Option<bool>,
+    }
+
+    fn refused(body: &str) -> (u16, Vec<(String, String)>) {
+        match parse_json::<Order>(body.as_bytes()) {
+            Ok(_) => (200, vec![]),
+            Err(e) => {
+                let p = e.to_problem();
+                (p.status, p.errors.unwrap_or_default().into_iter().map(|e| (e.field, e.message)).collect())
+            }
+        }
+    }
+
+    #[test]
+    fn json_failures_name_the_field_in_the_requests_terms() {
+        let (s, e) = refused(r#"{"name": 42, "lines": []}"#);
+        assert_eq!((s, e[0].0.as_str(), e[0].1.as_str()), (422, "name", "must be a string, not a number"));
+        let (s, e) = refused(r#"{"name": null, "lines": []}"#);
+        assert_eq!((s, e[0].1.as_str()), (422, "must be a string, not null"));
+        let (s, e) = refused(r#"{"name": "a", "lines": [{"quantity": "1"}, {"quantity": "1e2"}]}"#);
+        assert_eq!((s, e[0].0.as_str()), (422, "lines[1].quantity"));
+        assert!(e[0].1.contains("4.50"), "{e:?}");
+        let (s, e) = refused(r#"{"name": "a", "lines": [{"quantity": 1.234}]}"#);
+        assert_eq!((s, e[0].0.as_str(), e[0].1.as_str()), (422, "lines[0].quantity", "must have at most 2 decimals"));
+        let (s, e) = refused(r#"{"name": "a", "lines": [], "colour": 1}"#);
+        assert_eq!((s, e[0].0.as_str()), (422, "colour"));
+        assert!(e[0].1.starts_with("is not a known field; known: name, lines, flag"), "{e:?}");
+        let (s, e) = refused(r#"{"lines": []}"#);
+        assert_eq!((s, e[0].0.as_str(), e[0].1.as_str()), (422, "name", "is required"));
+        let (s, e) = refused(r#"{"name": "a", "lines": [{}]}"#);
+        assert_eq!((s, e[0].0.as_str()), (422, "lines[0].quantity"));
+        let (s, e) = refused("[]");
+        assert_eq!((s, e[0].0.as_str(), e[0].1.as_str()), (422, "body", "must be a JSON object, not an array"));
+        let (s, e) = refused(r#"{"name": "a", "lines": [["1", null]]}"#);
+        assert_eq!((s, e[0].0.as_str()), (422, "lines[0]"));
+        let (s, e) = refused(r#"{"name": "a", "lines": [], "flag": "yes"}"#);
+        assert_eq!((s, e[0].1.as_str()), (422, "must be true or false, not a string"));
+        let (s, e) = refused(r#"{"name": "a", "name": "b", "lines": []}"#);
+        assert_eq!((s, e[0].0.as_str()), (422, "name"));
+        let (s, e) = refused(r#"{"name": "a", "#);
+        assert_eq!((s, e[0].0.as_str()), (400, "body"));
+        let (s, e) = refused(r#"{"name": "a", "lines": []} x"#);
+        assert_eq!((s, e[0].0.as_str()), (400, "body"));
+        let (s, e) = match parse_json::<Order>(b"{\"name\": \"\xff\"}") {
+            Err(e) => (e.to_problem().status, e.to_problem().errors.unwrap_or_default()),
+            Ok(_) => (200, vec![]),
+        };
+        assert_eq!((s, e[0].field.as_str()), (400, "body"));
+        for (_, message) in [refused("[]"), refused(r#"{"name": 1, "lines": 2}"#)].iter().flat_map(|(_, e)| e.iter()) {
+            assert!(!message.contains("struct") && !message.contains("Order"), "{message}");
+        }
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Params {
+        limit: Option<crate::page::Limit>,
+        state: Option<String>,
+    }
+
+    #[test]
+    fn query_failures_name_the_parameter() {
+        let named = |q: &str| match parse_query::<Params>(q) {
+            Ok(_) => None,
+            Err(e) => e.to_problem().errors.and_then(|e| e.into_iter().next()).map(|e| (e.field, e.message)),
+        };
+        assert_eq!(named("limit=10&state=sale"), None);
+        let (f, m) = named("limit=abc").unwrap_or_default();
+        assert_eq!((f.as_str(), m.as_str()), ("limit", "must be an integer between 1 and 200"));
+        assert_eq!(named("limit=0").map(|e| e.0), Some("limit".into()));
+        let (f, m) = named("colour=red").unwrap_or_default();
+        assert_eq!(f, "colour");
+        assert!(m.starts_with("is not a known parameter"), "{m}");
+        assert_eq!(named("limit=1&limit=2").map(|e| e.0), Some("limit".into()));
+        let (f, m) = match parse_query::<NoParams>("x=1") {
+            Err(e) => e.to_problem().errors.and_then(|e| e.into_iter().next()).map(|e| (e.field, e.message)),
+            Ok(_) => None,
+        }
+        .unwrap_or_default();
+        assert_eq!((f.as_str(), m.as_str()), ("x", "is not a known parameter: this operation takes none"));
+    }
 }

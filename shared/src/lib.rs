@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod config;
 pub mod contracts;
+pub mod date;
 pub mod db;
 pub mod decimal;
 pub mod error;
@@ -20,9 +21,11 @@ pub mod problem;
 pub mod respond;
 pub mod schema;
 pub mod server;
+mod strict_json;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use date::Date;
 pub use decimal::Dec2;
 pub use problem::{ApiError, FieldError};

@@ -24,7 +24,11 @@ fn complete_operation(op: &mut Operation, has_path_id: bool, has_body: bool, is_
     let mut add = |code: &str, description: &str| {
         op.responses.responses.entry(code.to_owned()).or_insert_with(|| problem(description));
     };
-    add("400", "Malformed request: invalid JSON, a wrong type, or a bad query parameter.");
+    add(
+        "400",
+        "Malformed request: a body that is not JSON (syntax) or not UTF-8 (`errors` names `body`), a \
+         malformed `Idempotency-Key`, or a malformed HTTP request.",
+    );
     add(
         "401",
         "No bearer token, or one that is malformed, expired, wrongly signed or of an unknown role \
@@ -32,16 +36,28 @@ fn complete_operation(op: &mut Operation, has_path_id: bool, has_body: bool, is_
     );
     add("403", "The caller's role may not do this (see Roles in the description); nothing was changed.");
     if has_path_id {
-        add("404", "No record with this id (or a malformed id).");
+        add("404", "No record with this id (a malformed id is a 422 naming the path parameter).");
     }
     if is_post {
         add("409", "Not allowed in the current state.");
     }
-    if has_body {
+    if has_body || is_post {
+        add(
+            "408",
+            "The body did not arrive within 10 seconds of the headers; nothing was changed and the connection \
+             is closed.",
+        );
         add("413", "The body is larger than 1 MiB.");
-        add("415", "The body is not application/json.");
     }
-    add("422", "Well-formed but invalid: the `errors` list names each field.");
+    if has_body {
+        add("415", "The body is not `application/json` (or `application/*+json`) in UTF-8.");
+    }
+    add(
+        "422",
+        "Invalid input: JSON of the wrong shape or type, a missing, unknown, repeated or invalid field, an \
+         invalid or unknown query parameter, or a malformed id in the path. The `errors` list names each \
+         (`lines[0].quantity`, `limit`, `id`) and says what is expected.",
+    );
     add("500", "An internal error; the body carries no detail, the log has it under the request id.");
     add(
         "503",
@@ -82,6 +98,8 @@ pub fn complete(api: &mut OpenApi) {
     reference_page_items(components);
     components.schemas.entry("Problem".into()).or_insert_with(Problem::schema);
     components.schemas.entry("FieldError".into()).or_insert_with(FieldError::schema);
+    // Referenced by every list's `limit` parameter (parameters do not register their schemas).
+    components.schemas.entry("Limit".into()).or_insert_with(crate::page::Limit::schema);
     components.security_schemes.entry(BEARER.into()).or_insert_with(|| {
         SecurityScheme::Http(
             HttpBuilder::new()

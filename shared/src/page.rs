@@ -1,6 +1,6 @@
 //! Lists: newest first, `limit` 1..200 (default 50), and an opaque cursor to the next page.
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -18,6 +18,48 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// What a `limit` that is not one is told.
+pub const LIMIT_EXPECTED: &str = "must be an integer between 1 and 200";
+
+/// The `limit` query parameter: an integer from 1 to [`MAX_LIMIT`], read as such (anything else
+/// is a 422 naming `limit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit(pub i64);
+
+impl<'de> Deserialize<'de> for Limit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        // A query parameter is text; a JSON body could send a number.
+        let text = match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => return Err(D::Error::custom(LIMIT_EXPECTED)),
+        };
+        let ok = !text.is_empty() && text.len() <= 3 && text.bytes().all(|b| b.is_ascii_digit());
+        match text.parse::<i64>() {
+            Ok(n) if ok && (1..=MAX_LIMIT).contains(&n) => Ok(Limit(n)),
+            _ => Err(D::Error::custom(LIMIT_EXPECTED)),
+        }
+    }
+}
+
+impl utoipa::PartialSchema for Limit {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .minimum(Some(1))
+            .maximum(Some(MAX_LIMIT))
+            .default(Some(serde_json::json!(DEFAULT_LIMIT)))
+            .description(Some("Page size, 1 to 200 (default 50); anything else is a 422 naming `limit`."))
+            .examples([serde_json::json!(DEFAULT_LIMIT)])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Limit {}
+
 /// Where a page starts and how long it is.
 #[derive(Debug, Clone, Copy)]
 pub struct PageRequest {
@@ -27,10 +69,10 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
-    pub fn parse(limit: Option<i64>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
-        let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    pub fn parse(limit: Option<Limit>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
+        let limit = limit.map_or(DEFAULT_LIMIT, |l| l.0);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::invalid("limit", format!("must be between 1 and {MAX_LIMIT}")));
+            return Err(ApiError::invalid("limit", LIMIT_EXPECTED));
         }
         let before = match cursor {
             None | Some("") => None,

@@ -69,8 +69,11 @@ pub enum ApiError {
     Conflict { code: &'static str, detail: String },
     #[error("body too large")]
     TooLarge,
-    #[error("unsupported media type")]
-    UnsupportedMediaType,
+    /// The request body did not arrive in time.
+    #[error("request body too slow")]
+    RequestTimeout,
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
     #[error("validation failed: {0:?}")]
     Validation(Vec<FieldError>),
     #[error("idempotency key reused with another body")]
@@ -102,7 +105,8 @@ impl ApiError {
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed"),
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code, "Not allowed in the current state"),
             ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", "Body too large"),
-            ApiError::UnsupportedMediaType => {
+            ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout", "Request body too slow"),
+            ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Unsupported media type")
             }
             ApiError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation", "Validation failed"),
@@ -123,7 +127,14 @@ impl ApiError {
             ApiError::MethodNotAllowed => ("this method is not allowed on this resource".into(), None),
             ApiError::Conflict { detail, .. } => (detail.clone(), None),
             ApiError::TooLarge => ("the request body is larger than 1 MiB".into(), None),
-            ApiError::UnsupportedMediaType => ("the request body must be application/json".into(), None),
+            ApiError::RequestTimeout => (
+                format!(
+                    "the request body did not arrive within {} seconds; the connection is closed",
+                    crate::extract::BODY_TIMEOUT.as_secs()
+                ),
+                None,
+            ),
+            ApiError::UnsupportedMediaType(d) => (d.clone(), None),
             ApiError::Validation(errors) => (
                 errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "),
                 Some(errors.clone()),
@@ -206,14 +217,39 @@ pub async fn problem_for_framework_errors<B: actix_web::body::MessageBody + 'sta
         StatusCode::NOT_FOUND => ApiError::NotFound(format!("no resource at {}", res.request().path())),
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
+        StatusCode::REQUEST_TIMEOUT => ApiError::RequestTimeout,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ApiError::UnsupportedMediaType("the request body must be application/json".into())
+        }
         s if s.is_server_error() => ApiError::Internal(format!("framework answered {s}")),
-        s => ApiError::BadRequest {
-            detail: s.canonical_reason().unwrap_or("bad request").to_lowercase(),
-            errors: vec![],
-        },
+        StatusCode::BAD_REQUEST => ApiError::BadRequest { detail: "malformed request".into(), errors: vec![] },
+        // Any other refusal keeps its status (e.g. 431), in the same shape.
+        s => {
+            let reason = s.canonical_reason().unwrap_or("Client error");
+            let code = reason.to_ascii_lowercase().replace(' ', "_");
+            let problem = Problem {
+                kind: format!("urn:prepaid-support:problem:{code}"),
+                title: reason.to_owned(),
+                status: s.as_u16(),
+                detail: reason.to_lowercase(),
+                code,
+                errors: None,
+            };
+            let (req, res) = res.into_parts();
+            let mut response = problem_response(&problem);
+            copy_allow(&res, &mut response);
+            return actix_web::dev::ServiceResponse::new(req, response).map_into_right_body();
+        }
     };
-    let (req, _) = res.into_parts();
-    let response = problem_response(&err.to_problem());
+    let (req, res) = res.into_parts();
+    let mut response = problem_response(&err.to_problem());
+    copy_allow(&res, &mut response);
     actix_web::dev::ServiceResponse::new(req, response).map_into_right_body()
+}
+
+/// Keeps the `Allow` header of a 405 made by the framework.
+fn copy_allow<B>(from: &HttpResponse<B>, to: &mut HttpResponse) {
+    if let Some(allow) = from.headers().get(header::ALLOW) {
+        to.headers_mut().insert(header::ALLOW, allow.clone());
+    }
 }

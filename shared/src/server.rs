@@ -144,6 +144,7 @@ pub async fn start(app: ServiceApp, config: Config, listener: Option<TcpListener
     let data = ctx.clone();
     let routes = app.routes;
     let document = web::Data::new(ApiDocument(openapi(&app)));
+    let methods = web::Data::new(Methods::new(&document.0));
     let cors_origins = config.cors.clone();
     if cors_origins != CorsOrigins::Off {
         tracing::info!(service = %app.service, origins = ?cors_origins, "CORS on");
@@ -166,6 +167,7 @@ pub async fn start(app: ServiceApp, config: Config, listener: Option<TcpListener
         app.app_data(web::Data::new(data.clone()))
             .app_data(web::Data::new(data.db.clone()))
             .app_data(document.clone())
+            .app_data(methods.clone())
             .configure(crate::extract::configure)
             .route("/health", web::get().to(health))
             .route("/ready", web::get().to(ready))
@@ -173,7 +175,9 @@ pub async fn start(app: ServiceApp, config: Config, listener: Option<TcpListener
             .service(web::redirect("/docs", "/docs/"))
             .service(docs)
             .default_service(web::to(not_found))
+            .wrap(from_fn(head_as_get))
             .wrap(from_fn(crate::idempotency::idempotency))
+            .wrap(from_fn(crate::extract::read_body_in_time))
             .wrap(from_fn(crate::auth::authenticate))
             .wrap(from_fn(problems))
             .wrap(from_fn(count_request))
@@ -181,6 +185,7 @@ pub async fn start(app: ServiceApp, config: Config, listener: Option<TcpListener
             .wrap(Condition::new(cors_origins != CorsOrigins::Off, cors(&cors_origins)))
     })
     .workers(2)
+    .client_request_timeout(HEADER_TIMEOUT)
     .disable_signals()
     .shutdown_timeout(10)
     .listen(listener)
@@ -213,6 +218,65 @@ pub fn openapi(app: &ServiceApp) -> utoipa::openapi::OpenApi {
 }
 
 struct ApiDocument(utoipa::openapi::OpenApi);
+
+/// How long a client may take to send a request's headers (actix answers 408 itself after
+/// that, with an empty body: it happens before any middleware runs).
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The methods each path answers, for the `Allow` header of a 405: the operations of the
+/// service's document (HEAD wherever GET), and GET and HEAD on the open paths.
+struct Methods(Vec<(Vec<String>, Vec<&'static str>)>);
+
+impl Methods {
+    fn new(api: &utoipa::openapi::OpenApi) -> Methods {
+        let segments = |path: &str| path.trim_matches('/').split('/').map(str::to_owned).collect::<Vec<_>>();
+        let mut table = vec![];
+        for (path, item) in &api.paths.paths {
+            let mut methods = vec![];
+            if item.get.is_some() {
+                methods.extend(["GET", "HEAD"]);
+            }
+            for (op, name) in
+                [(&item.post, "POST"), (&item.put, "PUT"), (&item.patch, "PATCH"), (&item.delete, "DELETE")]
+            {
+                if op.is_some() {
+                    methods.push(name);
+                }
+            }
+            table.push((segments(path), methods));
+        }
+        for path in ["/health", "/ready", "/metrics", "/api/v1/openapi.json", "/docs", "/docs/{file}"] {
+            table.push((segments(path), vec!["GET", "HEAD"]));
+        }
+        Methods(table)
+    }
+
+    /// The `Allow` value for `path`, if any route has it.
+    fn allow(&self, path: &str) -> Option<String> {
+        let path: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let mut allowed: Vec<&str> = vec![];
+        for (template, methods) in &self.0 {
+            let matches = template.len() == path.len()
+                && template.iter().zip(&path).all(|(t, p)| t.starts_with('{') && !p.is_empty() || t == p);
+            if matches {
+                allowed.extend(methods.iter().filter(|m| !allowed.contains(m)).collect::<Vec<_>>());
+            }
+        }
+        (!allowed.is_empty()).then(|| allowed.join(", "))
+    }
+}
+
+/// `HEAD` is answered wherever `GET` is: routed as a GET, and actix leaves the body out of the
+/// answer to a HEAD request (the headers, `Content-Length` included, stay).
+async fn head_as_get<B: actix_web::body::MessageBody + 'static>(
+    mut req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<B>,
+) -> Result<actix_web::dev::ServiceResponse<B>, actix_web::Error> {
+    if req.method() == actix_web::http::Method::HEAD {
+        req.head_mut().method = actix_web::http::Method::GET;
+    }
+    next.call(req).await
+}
 
 /// The CORS middleware for `origins` (unused when they are [`CorsOrigins::Off`]). Answers
 /// preflights itself; lets browsers read `Location` and `X-Request-Id`.
@@ -272,8 +336,15 @@ async fn problems<B: actix_web::body::MessageBody + 'static>(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<B>,
 ) -> Result<actix_web::dev::ServiceResponse<actix_web::body::EitherBody<B>>, actix_web::Error> {
-    let res = next.call(req).await?;
-    Ok(crate::problem::problem_for_framework_errors(res).await)
+    use actix_web::http::header::{ALLOW, HeaderValue};
+    let mut res = crate::problem::problem_for_framework_errors(next.call(req).await?).await;
+    if res.status() == actix_web::http::StatusCode::METHOD_NOT_ALLOWED && !res.headers().contains_key(ALLOW) {
+        let allow = res.request().app_data::<web::Data<Methods>>().and_then(|m| m.allow(res.request().path()));
+        if let Some(v) = allow.and_then(|a| HeaderValue::from_str(&a).ok()) {
+            res.headers_mut().insert(ALLOW, v);
+        }
+    }
+    Ok(res)
 }
 
 /// Routes are registered per method, so a path that exists under another method falls here

@@ -153,6 +153,22 @@ pub async fn metrics_upkeep(stop: tokio_util::sync::CancellationToken) {
     }
 }
 
+/// The `method` label of a request: the standard methods by name, anything else `other`, so
+/// that made-up methods cannot create series without end.
+pub fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method as M;
+    match *method {
+        M::GET => "GET",
+        M::HEAD => "HEAD",
+        M::POST => "POST",
+        M::PUT => "PUT",
+        M::PATCH => "PATCH",
+        M::DELETE => "DELETE",
+        M::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Counts one answered request and its latency by route pattern, method and status.
 pub fn record_request(
     service: crate::config::Service,
@@ -164,7 +180,7 @@ pub fn record_request(
     let route = route.unwrap_or_else(|| UNMATCHED_ROUTE.to_owned());
     let labels = [
         ("service", service.name().to_owned()),
-        ("method", method.as_str().to_owned()),
+        ("method", method_label(method).to_owned()),
         ("route", route),
         ("status", status.to_string()),
     ];
@@ -212,6 +228,15 @@ fn filter_service(text: &str, service: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::filter_service;
+
+    #[test]
+    fn made_up_methods_share_one_label() -> Result<(), Box<dyn std::error::Error>> {
+        use actix_web::http::Method;
+        assert_eq!(super::method_label(&Method::GET), "GET");
+        assert_eq!(super::method_label(&Method::from_bytes(b"BREW")?), "other");
+        assert_eq!(super::method_label(&Method::TRACE), "other");
+        Ok(())
+    }
 
     #[test]
     fn metrics_are_filtered_by_service() {

@@ -145,16 +145,23 @@ async fn bad_input(sys: &System) -> R {
                         None => sys.request(s, method.clone(), &path),
                     });
                     let a = a.await?;
-                    // An id that cannot exist, malformed or not, names no resource: 404. Where a
-                    // body is required its checks may come first (400/422).
-                    let ok = a.status == StatusCode::NOT_FOUND
-                        || (has_body && matches!(a.status.as_u16(), 400 | 422))
-                        // Releasing the claims of an invoice that has none releases nothing.
-                        || (template.ends_with("/release") && with == unknown && a.status == StatusCode::OK);
+                    // A malformed id is a 422 naming the path parameter; a well-formed one that
+                    // names nothing is a 404, unless the body's checks come first (422).
+                    let param = template.rsplit('{').next().and_then(|p| p.split('}').next()).unwrap_or("id");
+                    let ok = if with == unknown {
+                        a.status == StatusCode::NOT_FOUND
+                            || (has_body && a.status == StatusCode::UNPROCESSABLE_ENTITY)
+                            // Releasing the claims of an invoice that has none releases nothing.
+                            || (template.ends_with("/release") && a.status == StatusCode::OK)
+                    } else {
+                        a.status == StatusCode::UNPROCESSABLE_ENTITY
+                    };
                     if !ok {
                         return Err(format!("{}: {} {}", what(case), a.status, a.text).into());
                     }
-                    if a.status != StatusCode::OK {
+                    if with != unknown {
+                        problem(&what(case), &a, a.status, Some(param))?;
+                    } else if a.status != StatusCode::OK {
                         problem(&what(case), &a, a.status, None)?;
                     }
                     refused += 1;
@@ -165,8 +172,14 @@ async fn bad_input(sys: &System) -> R {
             }
             let path = fill(&template, &unknown);
             let cases: [BodyCase; 5] = [
-                ("malformed JSON", "application/json", b"{,".to_vec(), StatusCode::BAD_REQUEST, None),
-                ("wrong type", "application/json", b"\"text\"".to_vec(), StatusCode::BAD_REQUEST, None),
+                ("malformed JSON", "application/json", b"{,".to_vec(), StatusCode::BAD_REQUEST, Some("body")),
+                (
+                    "wrong type",
+                    "application/json",
+                    b"\"text\"".to_vec(),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Some("body"),
+                ),
                 // The receivers of other services' totals (PUT) tolerate fields they do not know
                 // (a newer sender), and then name the one missing.
                 (
@@ -191,7 +204,7 @@ async fn bad_input(sys: &System) -> R {
     let no = uuid::Uuid::now_v7();
     let field_cases: Vec<(Service, Method, String, Value, &str, StatusCode)> = vec![
         (Sales, Method::POST, "/customers".into(), json!({}), "name", StatusCode::UNPROCESSABLE_ENTITY),
-        (Sales, Method::POST, "/customers".into(), json!({"name": 5}), "name", StatusCode::BAD_REQUEST),
+        (Sales, Method::POST, "/customers".into(), json!({"name": 5}), "name", StatusCode::UNPROCESSABLE_ENTITY),
         (Sales, Method::POST, "/customers".into(), json!({"name": "  "}), "name", StatusCode::UNPROCESSABLE_ENTITY),
         (
             Sales,
@@ -199,7 +212,7 @@ async fn bad_input(sys: &System) -> R {
             "/orders".into(),
             json!({"customer_id": "nope", "lines": []}),
             "customer_id",
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (
             Sales,
@@ -315,12 +328,7 @@ async fn bad_input(sys: &System) -> R {
             if field == "list_price" && bad == json!("0") {
                 continue;
             }
-            let want = if a.status == StatusCode::BAD_REQUEST {
-                StatusCode::BAD_REQUEST
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            problem(&format!("{method} {s} {path} {field}={bad}"), &a, want, Some(field))?;
+            problem(&format!("{method} {s} {path} {field}={bad}"), &a, StatusCode::UNPROCESSABLE_ENTITY, Some(field))?;
             refused += 1;
         }
     }

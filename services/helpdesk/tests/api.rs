@@ -508,7 +508,7 @@ async fn bad_ticket_time_is_rejected_and_nothing_is_recorded() -> R {
             assert_invalid(s, &p, "hours");
         }
         let (s, p) = st.hd(Method::POST, &path, Some(json!({"employee": "Marc", "hours": "abc"}))).await?;
-        assert_eq!(s, StatusCode::BAD_REQUEST, "a wrong type is a 400: {p}");
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "a wrong type is a 422: {p}");
         assert_eq!(fields(&p), ["hours"]);
         let (s, p) = st.hd(Method::POST, &path, Some(json!({"employee": " ", "hours": 1}))).await?;
         assert_invalid(s, &p, "employee");

@@ -282,8 +282,9 @@ async fn bad_input_is_a_problem_naming_the_field_and_changes_nothing() -> TestRe
             let (status, problem) = app.action(&format!("/invoices/{}/{verb}", new_id())).await?;
             assert_eq!(status, StatusCode::NOT_FOUND, "{verb}: {problem}");
         }
-        let (status, _) = app.get("/invoices?state=lost").await?;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (status, problem) = app.get("/invoices?state=lost").await?;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(field_errors(&problem), ["state"], "{problem}");
         app.stop().await;
     }
     Ok(())

@@ -3,10 +3,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::auth::Caller;
 use shared::error::Error;
-use shared::extract::Body;
+use shared::extract::{Body, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{ProjectId, TeamId};
-use shared::page::{Page, PageRequest};
+use shared::page::{Limit, Page, PageRequest};
 use shared::problem::{ApiError, Problem};
 use shared::respond::ok;
 use shared::server::Ctx;
@@ -54,6 +54,7 @@ impl From<Team> for TeamDto {
 pub struct CreateTeam {
     /// Display name, required and non-empty.
     #[schema(example = "Customer Care")]
+    #[schema(max_length = 200)]
     pub name: String,
     /// Default false.
     pub use_timesheets: Option<bool>,
@@ -69,6 +70,7 @@ pub struct CreateTeam {
 #[serde(deny_unknown_fields)]
 pub struct UpdateTeam {
     /// New display name, non-empty; absent keeps it.
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     /// Whether time may be logged on the team's tickets; absent keeps it.
     pub use_timesheets: Option<bool>,
@@ -86,7 +88,7 @@ pub struct UpdateTeam {
 #[into_params(parameter_in = Query)]
 pub struct TeamQuery {
     /// Page size, 1 to 200 (default 50).
-    pub limit: Option<i64>,
+    pub limit: Option<Limit>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
@@ -128,11 +130,7 @@ pub async fn create_team(
 #[utoipa::path(tag = "teams", operation_id = "list_teams", params(TeamQuery), responses((status = 200, body = Page<TeamDto>)))]
 #[get("/teams")]
 #[tracing::instrument(skip_all)]
-pub async fn list_teams(
-    ctx: web::Data<Ctx>,
-    caller: Caller,
-    q: web::Query<TeamQuery>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list_teams(ctx: web::Data<Ctx>, caller: Caller, q: Query<TeamQuery>) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let list = teams::list(&ctx, &caller, page).await?;

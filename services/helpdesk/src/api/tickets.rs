@@ -6,10 +6,10 @@ use shared::auth::Caller;
 use shared::contracts::{TimesheetTotal, TotalApplied};
 use shared::error::Checks;
 use shared::error::Error;
-use shared::extract::Body;
+use shared::extract::{Body, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{CustomerId, SaleLineId, TaskId, TeamId, TicketId};
-use shared::page::{Page, PageRequest};
+use shared::page::{Limit, Page, PageRequest};
 use shared::problem::{ApiError, Problem};
 use shared::respond::ok;
 use shared::server::Ctx;
@@ -104,8 +104,10 @@ pub struct CreateTicket {
     pub customer_id: CustomerId,
     /// One-line summary, required and non-empty.
     #[schema(example = "Cannot log in")]
+    #[schema(max_length = 300)]
     pub title: String,
     /// The request in full; optional.
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
     /// Default `new`.
     #[schema(value_type = Option<StageDto>)]
@@ -124,10 +126,12 @@ pub struct UpdateTicket {
     /// Move to this team; absent keeps it.
     pub team_id: Option<TeamId>,
     /// New summary, non-empty; absent keeps it.
+    #[schema(max_length = 300)]
     pub title: Option<String>,
     /// New description; `null` clears it.
     #[serde(default, deserialize_with = "shared::error::patch")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 10000)]
     pub description: Option<Option<String>>,
     /// New stage; absent keeps it.
     #[schema(value_type = Option<StageDto>)]
@@ -155,7 +159,7 @@ pub struct TicketQuery {
     #[param(example = "in_progress")]
     pub stage: Option<String>,
     /// Page size, 1 to 200 (default 50).
-    pub limit: Option<i64>,
+    pub limit: Option<Limit>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
@@ -227,7 +231,7 @@ pub async fn create_ticket(
 pub async fn list_tickets(
     ctx: web::Data<Ctx>,
     caller: Caller,
-    q: web::Query<TicketQuery>,
+    q: Query<TicketQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;

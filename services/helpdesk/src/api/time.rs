@@ -1,15 +1,15 @@
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use shared::Dec2;
 use shared::auth::Caller;
-use shared::extract::Body;
+use shared::extract::{Body, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{InvoiceId, ProjectId, SaleLineId, TaskId, TicketId, TimesheetId};
-use shared::page::{Page, PageRequest};
+use shared::page::{Limit, Page, PageRequest};
 use shared::problem::{ApiError, Problem};
 use shared::respond::ok;
 use shared::server::Ctx;
+use shared::{Date, Dec2};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::time::{self, LogTime};
@@ -54,13 +54,15 @@ pub struct TicketTimesheetDto {
 pub struct LogTicketTime {
     /// Who spent the time (a display name); required.
     #[schema(example = "Marc Demo")]
+    #[schema(max_length = 200)]
     pub employee: String,
     /// More than 0, at most 24, at most 2 decimals.
     pub hours: Dec2,
-    /// Default today (UTC).
+    /// The day the time was spent, 2000-01-01 to 2099-12-31; default today (UTC).
     #[schema(example = "2026-11-29")]
-    pub date: Option<NaiveDate>,
-    /// What was done; optional.
+    pub date: Option<Date>,
+    /// What was done (at most 10000 characters; tabs and line breaks allowed); optional.
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
 }
 
@@ -70,7 +72,7 @@ pub struct LogTicketTime {
 #[into_params(parameter_in = Query)]
 pub struct TicketTimeQuery {
     /// Page size, 1 to 200 (default 50).
-    pub limit: Option<i64>,
+    pub limit: Option<Limit>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
@@ -94,7 +96,8 @@ pub async fn log_ticket_time(
     body: Body<LogTicketTime>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.0);
-    let cmd = LogTime { employee: b.employee, hours: b.hours.0, date: b.date, description: b.description };
+    let cmd =
+        LogTime { employee: b.employee, hours: b.hours.0, date: b.date.map(Date::day), description: b.description };
     let sheet = time::log(&ctx, &caller, id, cmd, &idem.key_for("helpdesk-time")).await?;
     let sheet_id = sheet
         .get("id")
@@ -119,7 +122,7 @@ pub async fn list_ticket_time(
     ctx: web::Data<Ctx>,
     caller: Caller,
     id: web::Path<TicketId>,
-    q: web::Query<TicketTimeQuery>,
+    q: Query<TicketTimeQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;

@@ -12,10 +12,11 @@ use shared::problem::FieldError;
 
 pub use shared::error::{Checks, Error, Result, check_text};
 
-/// Checks an optional long text.
+/// Checks an optional long text: at most 10000 characters, tabs and line breaks allowed, no
+/// other control character.
 pub fn check_description(checks: &mut Checks, value: Option<&str>) {
-    if value.is_some_and(|d| d.chars().count() > 10_000) {
-        checks.push("description", "must be at most 10000 characters");
+    if let Some(d) = value {
+        shared::error::check_long_text(checks, "description", d, shared::error::DESCRIPTION_MAX);
     }
 }
 

@@ -1,16 +1,16 @@
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use shared::Dec2;
 use shared::auth::Caller;
 use shared::error::Error;
-use shared::extract::{Body, OptionalBody};
+use shared::extract::{Body, OptionalBody, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{CustomerId, InvoiceId, InvoiceLineId, OrderId, SaleLineId};
-use shared::page::{Page, PageRequest};
+use shared::page::{Limit, Page, PageRequest};
 use shared::problem::{ApiError, Problem};
 use shared::respond::ok;
 use shared::server::Ctx;
+use shared::{Date, Dec2};
 use utoipa::{IntoParams, ToSchema};
 
 use super::FLUSH_WAIT;
@@ -220,11 +220,13 @@ pub struct CreateInvoiceLine {
     pub sale_line_id: Option<SaleLineId>,
     /// Text shown on the invoice; required.
     #[schema(example = "Support hours (prepaid)")]
+    #[schema(max_length = 2000)]
     pub description: String,
     /// More than 0.
     pub quantity: Dec2,
     /// Default `unit`.
     #[schema(example = "hour")]
+    #[schema(max_length = 50)]
     pub uom: Option<String>,
     /// Not negative.
     pub unit_price: Dec2,
@@ -247,13 +249,14 @@ pub struct CreateInvoice {
     pub customer_id: CustomerId,
     /// The sales order billed, if any.
     pub sale_order_id: Option<OrderId>,
-    /// Default today (UTC).
+    /// The invoice's date, 2000-01-01 to 2099-12-31; default today (UTC).
     #[schema(example = "2026-11-29")]
-    pub invoice_date: Option<NaiveDate>,
+    pub invoice_date: Option<Date>,
     /// ISO 4217 code, default `EUR`.
     #[schema(example = "EUR")]
     pub currency: Option<String>,
-    /// At least one.
+    /// At least one, at most 200.
+    #[schema(max_items = 200)]
     pub lines: Vec<CreateInvoiceLine>,
 }
 
@@ -272,7 +275,9 @@ pub struct CreditNoteLine {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCreditNote {
-    /// The quantities to credit per sale line; absent credits all that is not credited yet.
+    /// The quantities to credit per sale line (at most 200); absent credits all that is not
+    /// credited yet.
+    #[schema(max_items = 200)]
     pub lines: Option<Vec<CreditNoteLine>>,
 }
 
@@ -292,7 +297,7 @@ pub struct InvoiceQuery {
     #[param(inline)]
     pub kind: Option<KindDto>,
     /// Page size, 1 to 200 (default 50).
-    pub limit: Option<i64>,
+    pub limit: Option<Limit>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
@@ -316,7 +321,7 @@ pub async fn create_invoice(
         id: b.id,
         customer_id: b.customer_id,
         sale_order_id: b.sale_order_id,
-        invoice_date: b.invoice_date,
+        invoice_date: b.invoice_date.map(Date::day),
         currency: b.currency,
         lines: b.lines.into_iter().map(NewLine::from).collect(),
     };
@@ -363,7 +368,7 @@ impl From<CreateInvoiceLine> for NewLine {
 pub async fn list_invoices(
     ctx: web::Data<Ctx>,
     caller: Caller,
-    q: web::Query<InvoiceQuery>,
+    q: Query<InvoiceQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;

@@ -1,16 +1,16 @@
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use shared::Dec2;
 use shared::auth::Caller;
-use shared::extract::Body;
+use shared::extract::{Body, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{InvoiceId, PaymentId};
-use shared::page::Page;
+use shared::page::{Limit, Page, PageRequest};
 use shared::problem::{ApiError, Problem};
 use shared::respond::ok;
 use shared::server::Ctx;
-use utoipa::ToSchema;
+use shared::{Date, Dec2};
+use utoipa::{IntoParams, ToSchema};
 
 use super::invoices::PaymentStateDto;
 use crate::domain::payments::{self, NewPayment, Payment};
@@ -55,15 +55,26 @@ pub struct PaymentRecorded {
     pub invoice_payment_state: PaymentStateDto,
 }
 
+/// Paging for an invoice's payments.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PaymentQuery {
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<Limit>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
 /// A payment to record.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePayment {
     /// More than 0, at most the invoice's `amount_residual`.
     pub amount: Dec2,
-    /// Default today (UTC).
+    /// The day the money was received, 2000-01-01 to 2099-12-31; default today (UTC).
     #[schema(example = "2026-11-29")]
-    pub date: Option<NaiveDate>,
+    pub date: Option<Date>,
 }
 
 /// Record a payment on a posted invoice (409 unless posted; 422 above the residual).
@@ -83,7 +94,7 @@ pub async fn create_payment(
     body: Body<CreatePayment>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.0);
-    let new = NewPayment { amount: b.amount.0, date: b.date };
+    let new = NewPayment { amount: b.amount.0, date: b.date.map(Date::day) };
     let answer = idem
         .write(&ctx.db, move |c| {
             let (p, residual, state) = payments::pay(c, &caller, id, new)?;
@@ -102,17 +113,19 @@ pub async fn create_payment(
 /// List an invoice's payments, newest first.
 ///
 /// Roles: admin, accounting, sales, customer (its own invoices' only; 404 for another), service.
-#[utoipa::path(tag = "payments", operation_id = "list_payments", params(("id" = InvoiceId, Path, description = "The invoice's (or credit note's) id.")),
+#[utoipa::path(tag = "payments", operation_id = "list_payments", params(("id" = InvoiceId, Path, description = "The invoice's (or credit note's) id."), PaymentQuery),
     responses((status = 200, body = Page<PaymentDto>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[get("/invoices/{id}/payments")]
 pub async fn list_payments(
     ctx: web::Data<Ctx>,
     caller: Caller,
     id: web::Path<InvoiceId>,
+    q: Query<PaymentQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let list = ctx.db.run(move |c| payments::list(c, &caller, id)).await?;
-    Ok(ok(Page { items: list.into_iter().map(PaymentDto::from).collect(), next_cursor: None }))
+    let (id, q) = (id.into_inner(), q.into_inner());
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let list = ctx.db.run(move |c| payments::list(c, &caller, id, page)).await?;
+    Ok(ok(Page { items: list.items.into_iter().map(PaymentDto::from).collect(), next_cursor: list.next_cursor }))
 }
 
 /// Get one payment of an invoice.

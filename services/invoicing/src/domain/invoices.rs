@@ -11,6 +11,7 @@ use shared::page::{Page, PageRequest};
 use super::ledger::InvoicedDeltas;
 use super::{Checks, Error, Result, access, check_text};
 use crate::store;
+use shared::error::{MAX_ITEMS, check_count, check_long_text};
 
 /// Largest amount an invoice or one of its lines may reach (the storage holds 10 integer digits).
 pub const MAX_AMOUNT: Decimal = Decimal::from_parts(1_410_065_408, 2, 0, false, 0); // 10^10
@@ -270,9 +271,17 @@ fn check_new(new: &NewInvoice) -> Result<()> {
     if new.lines.is_empty() {
         checks.push("lines", "an invoice needs at least one line");
     }
+    check_count(&mut checks, "lines", new.lines.len(), MAX_ITEMS);
+    if new.lines.len() > MAX_ITEMS {
+        return checks.finish();
+    }
     for (i, l) in new.lines.iter().enumerate() {
         let f = |name: &str| format!("lines[{i}].{name}");
-        check_text(&mut checks, &f("description"), &l.description, 2000);
+        if l.description.trim().is_empty() {
+            checks.push(f("description"), "must not be empty");
+        } else {
+            check_long_text(&mut checks, &f("description"), &l.description, 2000);
+        }
         check_text(&mut checks, &f("uom"), &l.uom, 50);
         check_decimal(&mut checks, &f("quantity"), l.quantity, true, Some(MAX_FACTOR));
         check_decimal(&mut checks, &f("unit_price"), l.unit_price, false, Some(MAX_FACTOR));

@@ -93,6 +93,11 @@ pub struct CreditLine {
 /// uncredited; lines that bill timesheets are credited whole or not at all.
 pub fn credit(conn: &mut DbConn, caller: &Caller, id: InvoiceId, lines: Option<Vec<CreditLine>>) -> Result<Invoice> {
     access::may_keep_books(caller)?;
+    if let Some(wanted) = &lines {
+        let mut checks = Checks::new();
+        shared::error::check_count(&mut checks, "lines", wanted.len(), shared::error::MAX_ITEMS);
+        checks.finish()?;
+    }
     let invoice = invoices::lock(conn, id)?;
     if invoice.kind != Kind::Invoice {
         return Err(Error::conflict(

@@ -6,6 +6,7 @@ use shared::auth::Caller;
 use shared::db::DbConn;
 use shared::decimal::check_decimal;
 use shared::ids::{InvoiceId, PaymentId};
+use shared::page::{Page, PageRequest};
 
 use super::invoices::{self, MAX_AMOUNT, PaymentState, State};
 use super::{Checks, Error, Result, access};
@@ -66,11 +67,15 @@ pub fn pay(
     Ok((payment, invoice.amount_residual, invoice.payment_state))
 }
 
-/// The payments of an invoice, newest first.
-/// The payments of an invoice the caller may see.
-pub fn list(conn: &mut DbConn, caller: &Caller, id: InvoiceId) -> Result<Vec<Payment>> {
+/// A page of the payments of an invoice the caller may see, newest first (an invoice has few:
+/// they are paged in memory).
+pub fn list(conn: &mut DbConn, caller: &Caller, id: InvoiceId, page: PageRequest) -> Result<Page<Payment>> {
     invoices::get(conn, caller, id)?;
-    Ok(store::payments::list(conn, id)?)
+    let rows: Vec<Payment> = store::payments::list(conn, id)?
+        .into_iter()
+        .filter(|p| page.before.is_none_or(|before| p.id.0 < before))
+        .collect();
+    Ok(page.page(rows, |p| p.id.0, |p| p))
 }
 
 /// One payment of an invoice the caller may see.

@@ -1,7 +1,5 @@
 use actix_web::{HttpResponse, post, web};
-use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use shared::Dec2;
 use shared::auth::Caller;
 use shared::error::Error;
 use shared::extract::{Body, OptionalBody};
@@ -9,6 +7,7 @@ use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{InvoiceId, SaleLineId};
 use shared::problem::{ApiError, Problem};
 use shared::server::Ctx;
+use shared::{Date, Dec2};
 use utoipa::ToSchema;
 
 use crate::domain::billing::{self, Claim};
@@ -20,14 +19,15 @@ use crate::domain::billing::{self, Claim};
 pub struct ClaimRequest {
     /// The invoice that bills the timesheets; a repeat for the same invoice claims nothing new.
     pub invoice_id: InvoiceId,
-    /// The sale lines whose unbilled timesheets to bill.
+    /// The sale lines whose unbilled timesheets to bill: 1 to 200.
+    #[schema(max_items = 200)]
     pub sale_line_ids: Vec<SaleLineId>,
-    /// Only timesheets dated on or after this day.
+    /// Only timesheets dated on or after this day (`YYYY-MM-DD`, 2000-01-01 to 2099-12-31).
     #[schema(example = "2026-11-01")]
-    pub date_from: Option<NaiveDate>,
-    /// Only timesheets dated on or before this day.
+    pub date_from: Option<Date>,
+    /// Only timesheets dated on or before this day (`YYYY-MM-DD`, 2000-01-01 to 2099-12-31).
     #[schema(example = "2026-11-30")]
-    pub date_to: Option<NaiveDate>,
+    pub date_to: Option<Date>,
 }
 
 /// The hours billed on one sale line.
@@ -54,7 +54,8 @@ pub struct ClaimDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseRequest {
-    /// Only these sale lines' timesheets; absent releases all of the invoice's.
+    /// Only these sale lines' timesheets (at most 200); absent releases all of the invoice's.
+    #[schema(max_items = 200)]
     pub sale_line_ids: Option<Vec<SaleLineId>>,
 }
 
@@ -82,7 +83,12 @@ pub async fn claim_timesheets(
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let invoice_id = b.invoice_id;
-    let claim = Claim { invoice_id, sale_line_ids: b.sale_line_ids, date_from: b.date_from, date_to: b.date_to };
+    let claim = Claim {
+        invoice_id,
+        sale_line_ids: b.sale_line_ids,
+        date_from: b.date_from.map(Date::day),
+        date_to: b.date_to.map(Date::day),
+    };
     let answer = idem
         .write(&ctx.db, move |c| {
             let lines = billing::claim(c, &caller, claim)?

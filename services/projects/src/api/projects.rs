@@ -3,10 +3,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::auth::Caller;
 use shared::error::Error;
-use shared::extract::Body;
+use shared::extract::{Body, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{CustomerId, ProjectId, SaleLineId};
-use shared::page::{Page, PageRequest};
+use shared::page::{Limit, Page, PageRequest};
 use shared::problem::{ApiError, Problem};
 use shared::respond::ok;
 use shared::server::Ctx;
@@ -54,6 +54,7 @@ pub struct CreateProject {
     pub id: Option<ProjectId>,
     /// Display name, required and non-empty.
     #[schema(example = "Helpdesk Services")]
+    #[schema(max_length = 200)]
     pub name: String,
     /// The customer the project serves, if any.
     pub customer_id: Option<CustomerId>,
@@ -68,6 +69,7 @@ pub struct CreateProject {
 #[serde(deny_unknown_fields)]
 pub struct UpdateProject {
     /// New display name, non-empty; absent keeps it.
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     /// The customer the project serves; `null` clears it.
     #[serde(default, deserialize_with = "shared::error::patch")]
@@ -91,7 +93,7 @@ pub struct ProjectQuery {
     /// Only projects whose default sale line is this one.
     pub sale_line_id: Option<SaleLineId>,
     /// Page size, 1 to 200 (default 50).
-    pub limit: Option<i64>,
+    pub limit: Option<Limit>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
@@ -134,7 +136,7 @@ pub async fn create_project(
 pub async fn list_projects(
     ctx: web::Data<Ctx>,
     caller: Caller,
-    q: web::Query<ProjectQuery>,
+    q: Query<ProjectQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;

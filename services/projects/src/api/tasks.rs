@@ -4,10 +4,10 @@ use serde::{Deserialize, Serialize};
 use shared::Dec2;
 use shared::auth::Caller;
 use shared::error::Error;
-use shared::extract::Body;
+use shared::extract::{Body, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{CustomerId, OrderId, ProjectId, SaleLineId, TaskId};
-use shared::page::{Page, PageRequest};
+use shared::page::{Limit, Page, PageRequest};
 use shared::problem::{ApiError, Problem};
 use shared::respond::ok;
 use shared::server::Ctx;
@@ -69,6 +69,7 @@ pub struct CreateTask {
     pub project_id: ProjectId,
     /// Display name, required and non-empty.
     #[schema(example = "S00001 - Support hours")]
+    #[schema(max_length = 300)]
     pub name: String,
     /// Defaults to the project's customer.
     pub customer_id: Option<CustomerId>,
@@ -85,6 +86,7 @@ pub struct CreateTask {
 #[serde(deny_unknown_fields)]
 pub struct UpdateTask {
     /// New display name, non-empty; absent keeps it.
+    #[schema(max_length = 300)]
     pub name: Option<String>,
     /// New planned hours, at least 0; absent keeps them.
     pub allocated_hours: Option<Dec2>,
@@ -110,7 +112,7 @@ pub struct TaskQuery {
     /// Only tasks of this customer.
     pub customer_id: Option<CustomerId>,
     /// Page size, 1 to 200 (default 50).
-    pub limit: Option<i64>,
+    pub limit: Option<Limit>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
@@ -151,11 +153,7 @@ pub async fn create_task(
 /// Roles: admin, sales, accounting, agent, service.
 #[utoipa::path(tag = "tasks", operation_id = "list_tasks", params(TaskQuery), responses((status = 200, body = Page<TaskDto>)))]
 #[get("/tasks")]
-pub async fn list_tasks(
-    ctx: web::Data<Ctx>,
-    caller: Caller,
-    q: web::Query<TaskQuery>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list_tasks(ctx: web::Data<Ctx>, caller: Caller, q: Query<TaskQuery>) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let filter = TaskFilter { project_id: q.project_id, sale_line_id: q.sale_line_id, customer_id: q.customer_id };

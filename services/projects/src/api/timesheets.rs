@@ -1,16 +1,16 @@
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use shared::Dec2;
 use shared::auth::Caller;
 use shared::error::Error;
-use shared::extract::Body;
+use shared::extract::{Body, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{InvoiceId, ProjectId, SaleLineId, TaskId, TicketId, TimesheetId};
-use shared::page::{Page, PageRequest};
+use shared::page::{Limit, Page, PageRequest};
 use shared::problem::{ApiError, Problem};
 use shared::respond::ok;
 use shared::server::Ctx;
+use shared::{Date, Dec2};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::customers::Memo;
@@ -74,13 +74,15 @@ impl From<Timesheet> for TimesheetDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTimesheet {
-    /// Default today (UTC).
+    /// The day the time was spent, 2000-01-01 to 2099-12-31; default today (UTC).
     #[schema(example = "2026-11-29")]
-    pub date: Option<NaiveDate>,
-    /// Who spent the time (a display name); required.
+    pub date: Option<Date>,
+    /// Who spent the time (a display name, at most 200 characters, one line); required.
     #[schema(example = "Marc Demo")]
+    #[schema(max_length = 200)]
     pub employee: String,
-    /// What was done; optional.
+    /// What was done (at most 10000 characters; tabs and line breaks allowed); optional.
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
     /// Hours spent: more than 0, at most 24, at most 2 decimals.
     pub hours: Dec2,
@@ -95,6 +97,7 @@ pub struct CreateTimesheet {
     /// Services only (403 for any other role): whom the time is recorded for, e.g. helpdesk
     /// passing on the agent who logged ticket time. Default the caller (its token's subject).
     #[schema(example = "alice")]
+    #[schema(max_length = 200)]
     pub created_by: Option<String>,
 }
 
@@ -103,14 +106,16 @@ pub struct CreateTimesheet {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTimesheet {
-    /// New day; absent keeps it.
+    /// New day, 2000-01-01 to 2099-12-31; absent keeps it.
     #[schema(example = "2026-11-29")]
-    pub date: Option<NaiveDate>,
+    pub date: Option<Date>,
     /// New employee name; absent keeps it.
+    #[schema(max_length = 200)]
     pub employee: Option<String>,
     /// New description; `null` clears it.
     #[serde(default, deserialize_with = "shared::error::patch")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 10000)]
     pub description: Option<Option<String>>,
     /// New hours: more than 0, at most 24; absent keeps them.
     pub hours: Option<Dec2>,
@@ -143,16 +148,19 @@ pub struct TimesheetQuery {
     pub ticket_id: Option<TicketId>,
     /// Only timesheets counting on this sale line.
     pub sale_line_id: Option<SaleLineId>,
-    /// Only this employee's timesheets (exact name).
+    /// Only this employee's timesheets (exact name; at most 200 characters, no control
+    /// characters).
+    #[param(example = "Marc Demo")]
+    #[param(max_length = 200)]
     pub employee: Option<String>,
-    /// Only timesheets dated on or after this day.
+    /// Only timesheets dated on or after this day (`YYYY-MM-DD`, 2000-01-01 to 2099-12-31).
     #[param(example = "2026-11-01")]
-    pub date_from: Option<NaiveDate>,
-    /// Only timesheets dated on or before this day.
+    pub date_from: Option<Date>,
+    /// Only timesheets dated on or before this day (`YYYY-MM-DD`, 2000-01-01 to 2099-12-31).
     #[param(example = "2026-11-30")]
-    pub date_to: Option<NaiveDate>,
+    pub date_to: Option<Date>,
     /// Page size, 1 to 200 (default 50).
-    pub limit: Option<i64>,
+    pub limit: Option<Limit>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
@@ -181,7 +189,7 @@ pub async fn create_timesheet(
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let cmd = LogTime {
-        date: b.date,
+        date: b.date.map(Date::day),
         employee: b.employee,
         description: b.description,
         hours: b.hours.0,
@@ -222,7 +230,7 @@ pub async fn create_timesheet(
 pub async fn list_timesheets(
     ctx: web::Data<Ctx>,
     caller: Caller,
-    q: web::Query<TimesheetQuery>,
+    q: Query<TimesheetQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
@@ -232,8 +240,8 @@ pub async fn list_timesheets(
         ticket_id: q.ticket_id,
         sale_line_id: q.sale_line_id,
         employee: q.employee,
-        date_from: q.date_from,
-        date_to: q.date_to,
+        date_from: q.date_from.map(Date::day),
+        date_to: q.date_to.map(Date::day),
     };
     let list = ctx.db.run(move |c| timesheets::list(c, &caller, &filter, page)).await?;
     Ok(ok(Page { items: list.items.into_iter().map(TimesheetDto::from).collect(), next_cursor: list.next_cursor }))
@@ -273,7 +281,7 @@ pub async fn update_timesheet(
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.0);
     let changes = TimesheetChanges {
-        date: b.date,
+        date: b.date.map(Date::day),
         employee: b.employee,
         description: b.description,
         hours: b.hours.map(|h| h.0),

@@ -34,6 +34,9 @@ pub fn claim(conn: &mut DbConn, caller: &Caller, c: Claim) -> Result<Vec<Claimed
     if c.sale_line_ids.is_empty() {
         return Err(Error::invalid("sale_line_ids", "must name at least one sale line"));
     }
+    let mut checks = super::Checks::new();
+    shared::error::check_count(&mut checks, "sale_line_ids", c.sale_line_ids.len(), shared::error::MAX_ITEMS);
+    checks.finish()?;
     check_period(c.date_from, c.date_to)?;
     if !store::timesheets::is_claimed(conn, c.invoice_id)? {
         store::timesheets::stamp_unbilled(conn, c.invoice_id, &c.sale_line_ids, c.date_from, c.date_to)?;
@@ -59,6 +62,11 @@ pub fn release(
     lines: Option<Vec<SaleLineId>>,
 ) -> Result<usize> {
     super::access::may_bill_time(caller)?;
+    if let Some(l) = &lines {
+        let mut checks = super::Checks::new();
+        shared::error::check_count(&mut checks, "sale_line_ids", l.len(), shared::error::MAX_ITEMS);
+        checks.finish()?;
+    }
     store::claims::settle(conn, invoice, None)?;
     Ok(store::timesheets::unstamp(conn, invoice, lines.as_deref())?)
 }

@@ -11,6 +11,7 @@ use super::ledger::Deltas;
 use super::tasks::Task;
 use super::{Checks, Error, Result, check_period, check_text};
 use crate::store;
+use shared::error::{DESCRIPTION_MAX, check_filter, check_long_text};
 
 /// Most hours one timesheet may hold: one day.
 pub const MAX_HOURS: Decimal = Decimal::from_parts(24, 0, 0, false, 0);
@@ -81,8 +82,8 @@ fn check_entry(checks: &mut Checks, employee: Option<&str>, hours: Option<Decima
     if let Some(h) = hours {
         check_decimal(checks, "hours", h, true, Some(MAX_HOURS));
     }
-    if description.is_some_and(|d| d.chars().count() > 10_000) {
-        checks.push("description", "must be at most 10000 characters");
+    if let Some(d) = description {
+        check_long_text(checks, "description", d, DESCRIPTION_MAX);
     }
 }
 
@@ -416,6 +417,7 @@ pub fn list(
 ) -> Result<Page<Timesheet>> {
     super::access::may_read_work(caller)?;
     check_period(filter.date_from, filter.date_to)?;
+    check_filter("employee", filter.employee.as_deref())?;
     let rows = store::timesheets::list(conn, filter, page)?;
     Ok(page.page(rows, |t| t.id.0, |t| t))
 }

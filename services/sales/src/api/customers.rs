@@ -4,10 +4,10 @@ use serde::{Deserialize, Serialize};
 use shared::Dec2;
 use shared::auth::Caller;
 use shared::error::Error;
-use shared::extract::Body;
+use shared::extract::{Body, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{CustomerId, SaleLineId};
-use shared::page::{Page, PageRequest};
+use shared::page::{Limit, Page, PageRequest};
 use shared::problem::{ApiError, Problem};
 use shared::respond::ok;
 use shared::server::Ctx;
@@ -43,9 +43,11 @@ impl From<Customer> for CustomerDto {
 pub struct CreateCustomer {
     /// Required, non-empty.
     #[schema(example = "Azure Interior")]
+    #[schema(max_length = 200)]
     pub name: String,
     /// Optional; checked loosely (`someone@domain.tld`).
     #[schema(example = "info@azure.example")]
+    #[schema(max_length = 254)]
     pub email: Option<String>,
 }
 
@@ -54,10 +56,12 @@ pub struct CreateCustomer {
 #[serde(deny_unknown_fields)]
 pub struct UpdateCustomer {
     /// New display name, non-empty; absent keeps the current one.
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     /// New contact email; `null` clears it, absent keeps it.
     #[serde(default, deserialize_with = "shared::error::patch")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 254)]
     pub email: Option<Option<String>>,
 }
 
@@ -67,7 +71,7 @@ pub struct UpdateCustomer {
 #[into_params(parameter_in = Query)]
 pub struct CustomerQuery {
     /// Page size, 1 to 200 (default 50).
-    pub limit: Option<i64>,
+    pub limit: Option<Limit>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
@@ -154,7 +158,7 @@ pub async fn create_customer(
 pub async fn list_customers(
     ctx: web::Data<Ctx>,
     caller: Caller,
-    q: web::Query<CustomerQuery>,
+    q: Query<CustomerQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let list = ctx.db.run(move |c| customers::list(c, &caller, page)).await?;

@@ -2,9 +2,9 @@ use actix_web::{HttpResponse, get, patch, put, web};
 use serde::{Deserialize, Serialize};
 use shared::Dec2;
 use shared::auth::Caller;
-use shared::extract::Body;
+use shared::extract::{Body, Query};
 use shared::ids::{CustomerId, OrderId, ProductId, ProjectId, SaleLineId, TaskId};
-use shared::page::{Page, PageRequest};
+use shared::page::{Limit, Page, PageRequest};
 use shared::problem::{ApiError, Problem};
 use shared::respond::ok;
 use shared::server::Ctx;
@@ -131,7 +131,7 @@ pub struct LineQuery {
     /// Only lines of this order.
     pub order_id: Option<OrderId>,
     /// Page size, 1 to 200 (default 50).
-    pub limit: Option<i64>,
+    pub limit: Option<Limit>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
@@ -189,11 +189,7 @@ impl From<Applied> for TotalAppliedDto {
 #[utoipa::path(tag = "order-lines", operation_id = "list_order_lines", params(LineQuery),
     responses((status = 200, body = Page<LineDto>)))]
 #[get("/order-lines")]
-pub async fn list_lines(
-    ctx: web::Data<Ctx>,
-    caller: Caller,
-    q: web::Query<LineQuery>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list_lines(ctx: web::Data<Ctx>, caller: Caller, q: Query<LineQuery>) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let filter = LineFilter { customer_id: q.customer_id, order_id: q.order_id };

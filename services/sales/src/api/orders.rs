@@ -1,16 +1,16 @@
 use actix_web::{HttpResponse, get, post, web};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shared::Dec2;
 use shared::auth::Caller;
 use shared::error::Error;
-use shared::extract::{Body, OptionalBody};
+use shared::extract::{Body, OptionalBody, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{CustomerId, OrderId, ProductId};
-use shared::page::{Page, PageRequest};
+use shared::page::{Limit, Page, PageRequest};
 use shared::problem::{ApiError, Problem};
 use shared::respond::ok;
 use shared::server::Ctx;
+use shared::{Date, Dec2};
 use utoipa::{IntoParams, ToSchema};
 
 use super::invoices::InvoiceDto;
@@ -90,6 +90,7 @@ pub struct CreateLine {
     /// Percent, 0 to 100; default 0.
     pub discount: Option<Dec2>,
     /// Default the product's name.
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
 }
 
@@ -114,6 +115,7 @@ pub struct CreateOrder {
     pub customer_id: CustomerId,
     /// The order's lines, in order; default none (add lines later).
     #[serde(default)]
+    #[schema(max_items = 200)]
     pub lines: Vec<CreateLine>,
 }
 
@@ -131,7 +133,7 @@ pub struct OrderQuery {
     #[param(example = "to_invoice")]
     pub invoice_status: Option<String>,
     /// Page size, 1 to 200 (default 50).
-    pub limit: Option<i64>,
+    pub limit: Option<Limit>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
@@ -141,12 +143,12 @@ pub struct OrderQuery {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvoiceOrder {
-    /// First day of the period (included); default no lower bound.
+    /// First day of the period (included), 2000-01-01 to 2099-12-31; default no lower bound.
     #[schema(example = "2026-11-01")]
-    pub timesheets_from: Option<NaiveDate>,
-    /// Last day of the period (included); default no upper bound.
+    pub timesheets_from: Option<Date>,
+    /// Last day of the period (included), 2000-01-01 to 2099-12-31; default no upper bound.
     #[schema(example = "2026-11-30")]
-    pub timesheets_to: Option<NaiveDate>,
+    pub timesheets_to: Option<Date>,
 }
 
 /// Create a draft order.
@@ -177,11 +179,7 @@ pub async fn create_order(
 /// Roles: admin, sales, accounting, agent, customer (its own only), service.
 #[utoipa::path(tag = "orders", operation_id = "list_orders", params(OrderQuery), responses((status = 200, body = Page<OrderDto>)))]
 #[get("/orders")]
-pub async fn list_orders(
-    ctx: web::Data<Ctx>,
-    caller: Caller,
-    q: web::Query<OrderQuery>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list_orders(ctx: web::Data<Ctx>, caller: Caller, q: Query<OrderQuery>) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let filter = OrderFilter {
@@ -310,7 +308,10 @@ pub async fn invoice_order(
     id: web::Path<OrderId>,
     body: OptionalBody<InvoiceOrder>,
 ) -> Result<HttpResponse, ApiError> {
-    let period = body.0.map(|b| Period { from: b.timesheets_from, to: b.timesheets_to }).unwrap_or_default();
+    let period = body
+        .0
+        .map(|b| Period { from: b.timesheets_from.map(Date::day), to: b.timesheets_to.map(Date::day) })
+        .unwrap_or_default();
     let inv = billing::invoice(&ctx, &caller, id.into_inner(), period).await?;
     // Read through the documented shape, so the answer is exactly what the document says.
     let invoice: InvoiceDto = serde_json::from_value(inv.body)

@@ -4,10 +4,10 @@ use serde::{Deserialize, Serialize};
 use shared::Dec2;
 use shared::auth::Caller;
 use shared::error::Error;
-use shared::extract::Body;
+use shared::extract::{Body, NoParams, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{ProductId, ProjectId};
-use shared::page::{Page, PageRequest};
+use shared::page::{Limit, Page, PageRequest};
 use shared::problem::{ApiError, Problem};
 use shared::respond::ok;
 use shared::server::Ctx;
@@ -87,6 +87,7 @@ impl From<Product> for ProductDto {
 pub struct CreateProduct {
     /// Display name, required and non-empty.
     #[schema(example = "Support pack (hours)")]
+    #[schema(max_length = 200)]
     pub name: String,
     /// `service` or `goods`.
     #[serde(rename = "type")]
@@ -118,6 +119,7 @@ pub struct CreateProduct {
 #[serde(deny_unknown_fields)]
 pub struct UpdateProduct {
     /// New display name, non-empty; absent keeps it.
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     /// New type (`service` or `goods`); absent keeps it.
     #[serde(rename = "type")]
@@ -156,7 +158,7 @@ pub struct ProductQuery {
     #[param(example = "service")]
     pub product_type: Option<String>,
     /// Page size, 1 to 200 (default 50).
-    pub limit: Option<i64>,
+    pub limit: Option<Limit>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
@@ -175,7 +177,7 @@ pub struct UomList {
 /// Roles: any (admin, sales, accounting, agent, customer, service).
 #[utoipa::path(tag = "products", operation_id = "list_uoms", responses((status = 200, body = UomList)))]
 #[get("/uoms")]
-pub async fn list_uoms() -> HttpResponse {
+pub async fn list_uoms(_: Query<NoParams>) -> HttpResponse {
     let items = Uom::ALL
         .iter()
         .map(|u| UomDto { code: *u, category: u.category(), hours: u.is_time().then(|| u.hours().into()) })
@@ -227,7 +229,7 @@ pub async fn create_product(
 pub async fn list_products(
     ctx: web::Data<Ctx>,
     caller: Caller,
-    q: web::Query<ProductQuery>,
+    q: Query<ProductQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;

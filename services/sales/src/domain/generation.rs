@@ -25,8 +25,12 @@ pub fn order_aggregate(order: OrderId) -> String {
     format!("sale_order:{order}")
 }
 
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or(text).trim()
+/// The first non-blank line of a line's description, as a name projects accepts: one line,
+/// tabs made spaces, at most 180 characters (projects takes 200 for a project's name with the
+/// order's name before it, 300 for a task's).
+fn first_line(text: &str) -> String {
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    line.chars().map(|c| if c.is_control() { ' ' } else { c }).take(180).collect::<String>().trim().to_owned()
 }
 
 fn post(aggregate: String, path: &str, body: serde_json::Value) -> Message {
@@ -88,7 +92,7 @@ pub fn generate(conn: &mut DbConn, order: &mut Order, lines: &[Line]) -> Result<
                             .ok_or_else(|| Error::not_found("customer", order.customer_id))?;
                         let body = NewProject {
                             id: Some(project.0),
-                            name: format!("{} - {}", order.name, customer.name),
+                            name: format!("{} - {}", order.name, first_line(&customer.name)),
                             customer_id: Some(order.customer_id.0),
                             sale_line_id: Some(line.id.0),
                         };
@@ -103,7 +107,7 @@ pub fn generate(conn: &mut DbConn, order: &mut Order, lines: &[Line]) -> Result<
                     let body = NewTask {
                         id: Some(task.0),
                         project_id: project.0,
-                        name: first_line(&line.description).to_owned(),
+                        name: first_line(&line.description),
                         customer_id: Some(order.customer_id.0),
                         sale_order_id: Some(order.id.0),
                         sale_line_id: Some(line.id.0),

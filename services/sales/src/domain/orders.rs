@@ -8,9 +8,13 @@ use shared::server::Ctx;
 
 use super::lines::{Line, LineView, amounts};
 use super::{
-    Checks, Error, InvoiceStatus, OrderState, Result, ServiceTracking, Uom, access, check_amount, check_text,
-    generation, parse_choice,
+    Checks, Error, InvoiceStatus, OrderState, Result, ServiceTracking, Uom, access, check_amount, generation,
+    parse_choice,
 };
+use shared::error::{MAX_ITEMS, check_count, check_long_text};
+
+/// Longest description of an order line.
+pub const DESCRIPTION_MAX: usize = 1000;
 use crate::store;
 
 #[derive(Debug, Clone)]
@@ -90,7 +94,11 @@ fn build_line(
     let discount = new.discount.unwrap_or(Decimal::ZERO);
     check_amount(checks, &f("discount"), discount, false, Some(Decimal::ONE_HUNDRED));
     if let Some(d) = &new.description {
-        check_text(checks, &f("description"), d, 1000);
+        if d.trim().is_empty() {
+            checks.push(f("description"), "must not be empty");
+        } else {
+            check_long_text(checks, &f("description"), d, DESCRIPTION_MAX);
+        }
     }
     let uom = new.uom.as_deref().and_then(|u| parse_choice(checks, &f("uom"), u, Uom::parse, Uom::choices()));
     let Some(product) = store::products::find(conn, new.product_id)? else {
@@ -158,6 +166,9 @@ fn totals(lines: &[Line]) -> (Decimal, Decimal, Decimal) {
 pub fn create(conn: &mut DbConn, caller: &Caller, new: NewOrder) -> Result<OrderWithLines> {
     access::may_sell(caller)?;
     let mut checks = Checks::new();
+    check_count(&mut checks, "lines", new.lines.len(), MAX_ITEMS);
+    // Nothing more is read of a request that is too long.
+    std::mem::take(&mut checks).finish()?;
     let id = OrderId::new();
     if store::customers::find(conn, new.customer_id)?.is_none() {
         checks.push("customer_id", format!("no customer with id {}", new.customer_id));
@@ -256,6 +267,12 @@ pub fn add_line(conn: &mut DbConn, id: OrderId, new: NewLine) -> Result<LineView
         return Err(Error::conflict(
             "order_cancelled",
             format!("order {} is cancelled; lines cannot be added", o.order.name),
+        ));
+    }
+    if o.lines.len() >= MAX_ITEMS {
+        return Err(Error::invalid(
+            "lines",
+            format!("order {} has {} lines already; an order holds at most {MAX_ITEMS}", o.order.name, o.lines.len()),
         ));
     }
     let seq = o.lines.iter().map(|l| l.seq + 1).max().unwrap_or(0);
