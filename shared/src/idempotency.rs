@@ -224,19 +224,7 @@ impl Idempotency {
         E: Into<ApiError> + Send + 'static,
         Tail: FnOnce(&mut DbConn) -> Result<(), E>,
     {
-        let scope = self.0.clone();
-        let outcome = db
-            .write(move |conn| {
-                let (answer, tail) = change(conn).map_err(Failed::Change)?;
-                if let Some(s) = &scope {
-                    crate::fault::point("idempotency.before_key", &s.path);
-                    insert(conn, &answer.row(s))?;
-                }
-                tail(conn).map_err(Failed::Change)?;
-                Ok::<_, Failed<E>>(answer)
-            })
-            .await;
-        self.settle(db, outcome.map(|a| (a, ()))).await.map(|(a, _)| a)
+        self.run(db, change).await.map(|(a, _)| a)
     }
 
     /// As [`Idempotency::write`], also handing back what the change made (`None` when the
@@ -250,14 +238,30 @@ impl Idempotency {
         T: Send + 'static,
         E: Into<ApiError> + Send + 'static,
     {
+        self.run(db, move |conn| change(conn).map(|(answer, made)| (answer, move |_: &mut DbConn| Ok(made)))).await
+    }
+
+    /// The one keyed write: the change, then its key with its answer, then the change's last
+    /// step, in one transaction; then [`Idempotency::settle`].
+    async fn run<T, E, Tail>(
+        &self,
+        db: &Db,
+        change: impl FnOnce(&mut DbConn) -> Result<(Answer, Tail), E> + Send + 'static,
+    ) -> Result<(Answer, Option<T>), ApiError>
+    where
+        T: Send + 'static,
+        E: Into<ApiError> + Send + 'static,
+        Tail: FnOnce(&mut DbConn) -> Result<T, E>,
+    {
         let scope = self.0.clone();
         let outcome = db
             .write(move |conn| {
-                let (answer, made) = change(conn).map_err(Failed::Change)?;
+                let (answer, tail) = change(conn).map_err(Failed::Change)?;
                 if let Some(s) = &scope {
                     crate::fault::point("idempotency.before_key", &s.path);
                     insert(conn, &answer.row(s))?;
                 }
+                let made = tail(conn).map_err(Failed::Change)?;
                 Ok::<_, Failed<E>>((answer, made))
             })
             .await;

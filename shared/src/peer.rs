@@ -241,21 +241,9 @@ impl PeerClient {
         if let Some(id) = request_id {
             req = req.header(REQUEST_ID, id);
         }
-        let res = req.send().await.map_err(|e| {
-            if e.is_timeout() {
-                PeerError::Timeout { peer }
-            } else {
-                PeerError::Unreachable { peer, detail: e.to_string(), sent: !e.is_connect() }
-            }
-        })?;
+        let res = req.send().await.map_err(|e| lost(peer, &e))?;
         let status = res.status().as_u16();
-        let bytes = res.bytes().await.map_err(|e| {
-            if e.is_timeout() {
-                PeerError::Timeout { peer }
-            } else {
-                PeerError::Unreachable { peer, detail: e.to_string(), sent: true }
-            }
-        })?;
+        let bytes = res.bytes().await.map_err(|e| lost(peer, &e))?;
         if status >= 500 {
             let code = serde_json::from_slice::<serde_json::Value>(&bytes).ok().and_then(|v| v.get("code").cloned());
             let nothing_changed = code.is_some_and(|c| c == "unavailable");
@@ -270,5 +258,15 @@ impl PeerClient {
             return Err(PeerError::Rejected { peer, status, body: value });
         }
         Ok(value)
+    }
+}
+
+/// A request that got no answer: timed out, or its connection failed (before it was sent only
+/// when connecting failed).
+fn lost(peer: Service, e: &reqwest::Error) -> PeerError {
+    if e.is_timeout() {
+        PeerError::Timeout { peer }
+    } else {
+        PeerError::Unreachable { peer, detail: e.to_string(), sent: !e.is_connect() }
     }
 }
