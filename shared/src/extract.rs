@@ -381,7 +381,7 @@ pub async fn read_body_in_time<B: MessageBody + 'static>(
             return next.call(req).await.map(ServiceResponse::map_into_left_body);
         }
         Ok(Err(e)) => e,
-        Err(_) => ApiError::RequestTimeout,
+        Err(_) => ApiError::RequestTimeout(crate::problem::TooSlow::Body),
     };
     let mut res = actix_web::ResponseError::error_response(&error);
     // The rest of the body is not read: the connection cannot carry another request.

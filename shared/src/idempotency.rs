@@ -262,6 +262,11 @@ impl Idempotency {
                     insert(conn, &answer.row(s))?;
                 }
                 let made = tail(conn).map_err(Failed::Change)?;
+                if let Some(s) = &scope
+                    && crate::fault::armed("db.commit_lost", &s.path)
+                {
+                    crate::db::lose_connection(conn);
+                }
                 Ok::<_, Failed<E>>((answer, made))
             })
             .await;

@@ -52,6 +52,13 @@ pub struct Problem {
     pub errors: Option<Vec<FieldError>>,
 }
 
+/// Which part of a request did not arrive in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TooSlow {
+    Headers,
+    Body,
+}
+
 /// Every error the API answers with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -69,9 +76,12 @@ pub enum ApiError {
     Conflict { code: &'static str, detail: String },
     #[error("body too large")]
     TooLarge,
-    /// The request body did not arrive in time.
-    #[error("request body too slow")]
-    RequestTimeout,
+    /// The request's headers or body did not arrive in time.
+    #[error("request {0:?} too slow")]
+    RequestTimeout(TooSlow),
+    /// The request's headers are larger than the server reads.
+    #[error("request headers too large")]
+    HeadersTooLarge,
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
     #[error("validation failed: {0:?}")]
@@ -105,7 +115,10 @@ impl ApiError {
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed"),
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code, "Not allowed in the current state"),
             ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", "Body too large"),
-            ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout", "Request body too slow"),
+            ApiError::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "request_timeout", "Request too slow"),
+            ApiError::HeadersTooLarge => {
+                (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "headers_too_large", "Request headers too large")
+            }
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Unsupported media type")
             }
@@ -127,13 +140,22 @@ impl ApiError {
             ApiError::MethodNotAllowed => ("this method is not allowed on this resource".into(), None),
             ApiError::Conflict { detail, .. } => (detail.clone(), None),
             ApiError::TooLarge => ("the request body is larger than 1 MiB".into(), None),
-            ApiError::RequestTimeout => (
-                format!(
-                    "the request body did not arrive within {} seconds; the connection is closed",
-                    crate::extract::BODY_TIMEOUT.as_secs()
-                ),
-                None,
-            ),
+            ApiError::RequestTimeout(part) => {
+                let (what, limit) = match part {
+                    TooSlow::Headers => ("headers", crate::server::HEADER_TIMEOUT),
+                    TooSlow::Body => ("body", crate::extract::BODY_TIMEOUT),
+                };
+                (
+                    format!(
+                        "the request {what} did not arrive within {} seconds; the connection is closed",
+                        limit.as_secs()
+                    ),
+                    None,
+                )
+            }
+            ApiError::HeadersTooLarge => {
+                ("the request line and headers are larger than the server reads; the connection is closed".into(), None)
+            }
             ApiError::UnsupportedMediaType(d) => (d.clone(), None),
             ApiError::Validation(errors) => (
                 errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "),
@@ -175,6 +197,9 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound("no such record".into()),
             StoreError::Conflict(d) => ApiError::conflict("conflict", d),
             StoreError::Unavailable(d) => ApiError::Unavailable(format!("database: {d}")),
+            StoreError::Unconfirmed(d) => {
+                ApiError::OutcomeUnknown(format!("the database did not confirm the commit ({d})"))
+            }
             StoreError::Other(d) => ApiError::Internal(d),
         }
     }
@@ -217,7 +242,8 @@ pub async fn problem_for_framework_errors<B: actix_web::body::MessageBody + 'sta
         StatusCode::NOT_FOUND => ApiError::NotFound(format!("no resource at {}", res.request().path())),
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge,
-        StatusCode::REQUEST_TIMEOUT => ApiError::RequestTimeout,
+        StatusCode::REQUEST_TIMEOUT => ApiError::RequestTimeout(TooSlow::Body),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => ApiError::HeadersTooLarge,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => {
             ApiError::UnsupportedMediaType("the request body must be application/json".into())
         }

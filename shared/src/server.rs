@@ -5,9 +5,10 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
+use actix_service::{IntoServiceFactory, ServiceFactory, ServiceFactoryExt};
 use actix_web::dev::ServerHandle;
 use actix_web::middleware::{Condition, from_fn};
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpResponse, web};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -15,6 +16,7 @@ use utoipa_actix_web::AppExt;
 
 use crate::auth::{ServiceToken, Verifier};
 use crate::config::{Config, CorsOrigins, Service};
+use crate::connection::ProblemStream;
 use crate::db::{Db, Migrations, StoreError};
 use crate::outbox::{OnDelivered, Outbox};
 use crate::peer::PeerClient;
@@ -149,7 +151,7 @@ pub async fn start(app: ServiceApp, config: Config, listener: Option<TcpListener
     if cors_origins != CorsOrigins::Off {
         tracing::info!(service = %app.service, origins = ?cors_origins, "CORS on");
     }
-    let server = HttpServer::new(move || {
+    let app_for_worker = move || {
         let (app, _) = App::new()
             .into_utoipa_app()
             .service(
@@ -183,14 +185,8 @@ pub async fn start(app: ServiceApp, config: Config, listener: Option<TcpListener
             .wrap(from_fn(count_request))
             .wrap(from_fn(crate::telemetry::request_span))
             .wrap(Condition::new(cors_origins != CorsOrigins::Off, cors(&cors_origins)))
-    })
-    .workers(2)
-    .client_request_timeout(HEADER_TIMEOUT)
-    .disable_signals()
-    .shutdown_timeout(10)
-    .listen(listener)
-    .map_err(|e| StartError::Other(e.to_string()))?
-    .run();
+    };
+    let server = serve(listener, app_for_worker).map_err(|e| StartError::Other(e.to_string()))?;
     let handle = server.handle();
     let server = tokio::spawn(server);
     tracing::info!(service = %app.service, port, backend = ?db.backend(), "listening");
@@ -217,10 +213,59 @@ pub fn openapi(app: &ServiceApp) -> utoipa::openapi::OpenApi {
     api
 }
 
+/// Runs an application on a listener, each connection wrapped so that the answers actix-http
+/// makes on its own leave as problem+json too (see [`crate::connection`]). This is what
+/// `HttpServer::listen` does, with that one wrapper added.
+fn serve<F, I, S, B>(listener: TcpListener, app: F) -> std::io::Result<actix_web::dev::Server>
+where
+    F: Fn() -> I + Send + Clone + 'static,
+    I: IntoServiceFactory<S, actix_http::Request>,
+    S: ServiceFactory<actix_http::Request, Config = actix_web::dev::AppConfig> + 'static,
+    S::Error: Into<actix_web::Error> + 'static,
+    S::InitError: std::fmt::Debug,
+    S::Response: Into<actix_http::Response<B>> + 'static,
+    <S::Service as actix_service::Service<actix_http::Request>>::Future: 'static,
+    B: actix_web::body::MessageBody + 'static,
+{
+    let local = listener.local_addr()?;
+    let builder = actix_server::Server::build();
+    let shutdown = builder.graceful_shutdown_signal();
+    let server = builder
+        .workers(2)
+        .disable_signals()
+        .shutdown_timeout(10)
+        .listen("http", listener, move || {
+            let shutdown = shutdown.clone();
+            let http = actix_http::HttpService::build()
+                .client_request_timeout(HEADER_TIMEOUT)
+                // As `HttpServer`: a connection closed after an early answer (a 413 before the
+                // body) lingers a second, so the client's write of the rest does not meet a reset.
+                .client_disconnect_timeout(Duration::from_secs(1))
+                .local_addr(local)
+                // Idle keep-alive connections close as soon as a stop begins.
+                .graceful_shutdown_signal(move || {
+                    let shutdown = shutdown.clone();
+                    async move { shutdown.notified().await }
+                })
+                .finish(actix_service::map_config(app().into_factory().map_err(|e| e.into().error_response()), |()| {
+                    actix_web::dev::AppConfig::default()
+                }));
+            actix_service::fn_service(|io: tokio::net::TcpStream| async move {
+                // As actix's own TCP service does: answers leave without waiting for more.
+                let _ = io.set_nodelay(true);
+                let peer = io.peer_addr().ok();
+                Ok((ProblemStream::new(io), actix_http::Protocol::Http1, peer))
+            })
+            .and_then(http)
+        })?
+        .run();
+    Ok(server)
+}
+
 struct ApiDocument(utoipa::openapi::OpenApi);
 
 /// How long a client may take to send a request's headers (actix answers 408 itself after
-/// that, with an empty body: it happens before any middleware runs).
+/// that; [`crate::connection`] gives it a problem body).
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The methods each path answers, for the `Allow` header of a 405: the operations of the

@@ -142,7 +142,8 @@ impl Api {
 
     /// Sends a prepared request; answers status, headers and body.
     pub async fn send(&self, req: reqwest::RequestBuilder) -> R<Answer> {
-        let res = req.send().await?;
+        // The causes too: "error sending request" alone says nothing.
+        let res = req.send().await.map_err(|e| format!("{e:?}"))?;
         let status = res.status();
         let headers = res.headers().clone();
         let text = res.text().await?;

@@ -318,3 +318,47 @@ async fn scoped_keys(backend: Backend) -> R {
     );
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------------
+
+/// PostgreSQL drops projects' connection as it commits a timesheet (a fault point of test
+/// builds terminates the session from inside the transaction), so the commit gets no answer:
+/// projects answers 503 `outcome_unknown`, never "nothing was changed", and the retry with the
+/// key records the entry once. Through helpdesk the same fault is invisible: helpdesk asks again
+/// with its key and answers 201. (SQLite has no connection to lose: its commit answers or the
+/// process is gone, which `killed_after_commit` covers.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_commit_without_an_answer_is_an_unknown_outcome_postgres() -> R {
+    if !e2e::backends().contains(&Backend::Postgres) {
+        return Ok(());
+    }
+    let mut c = Cluster::start(Backend::Postgres).await?;
+    let (line, task, ticket) = ticket_on_a_line(&c).await?;
+    c.set_env(Projects, shared::fault::FAULT_POINTS_VAR, Some("db.commit_lost@/api/v1/timesheets"));
+    c.restart(Projects).await?;
+
+    let body = json!({"employee": "Bob", "hours": "1.25", "task_id": task});
+    let lost = c.post_keyed(Projects, "/timesheets", &body, "commit-lost-1").await?;
+    assert_eq!(lost.status, StatusCode::SERVICE_UNAVAILABLE, "{}", lost.text);
+    assert_eq!(lost.body["code"], "outcome_unknown", "{}", lost.text);
+    assert!(!lost.text.contains("nothing was changed"), "{}", lost.text);
+    let retried = c.post_keyed(Projects, "/timesheets", &body, "commit-lost-1").await?;
+    assert_eq!(retried.status, StatusCode::CREATED, "{}", retried.text);
+    assert_eq!(c.all(Projects, &format!("/timesheets?task_id={task}")).await?.len(), 1);
+
+    // The point fires once per process: a new one for the hop from helpdesk.
+    c.restart(Projects).await?;
+    let time = format!("/tickets/{ticket}/timesheets");
+    let logged = c.post_keyed(Helpdesk, &time, &json!({"employee": "Bob", "hours": "2.5"}), "commit-lost-2").await?;
+    assert_eq!(logged.status, StatusCode::CREATED, "{}", logged.text);
+    let sheets = ticket_sheets(&c, &ticket).await?;
+    assert_eq!(sheets.len(), 1, "{sheets:?}");
+    assert_eq!(id(&sheets[0]), id(&logged.body));
+    let total = c.converged(std::slice::from_ref(&line), 10).await?;
+    assert_eq!(total, Decimal::new(375, 2));
+    println!(
+        "exactly_once[Postgres]: 2 commits without an answer (direct: 503 outcome_unknown, then the keyed \
+         retry; through helpdesk: its keyed retry, 201): 2 entries, 3.75 hours, 0 doubled"
+    );
+    Ok(())
+}

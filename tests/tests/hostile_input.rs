@@ -657,6 +657,109 @@ async fn slow_bodies(sys: &System) -> R {
     Ok(())
 }
 
+/// Writes `request` on a new connection and reads until the server closes it (at most 20 s).
+fn exchange(addr: &str, request: &[u8]) -> std::io::Result<(Duration, String)> {
+    use std::io::{Read, Write};
+    let started = Instant::now();
+    let mut s = std::net::TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(20)))?;
+    // The server may stop reading before the end (headers too large): its answer counts.
+    let _ = s.write_all(request);
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    Ok((started.elapsed(), String::from_utf8_lossy(&got).into_owned()))
+}
+
+/// The last answer in `text` must be a problem+json with `status` and `code`, its
+/// `content-length` true.
+fn last_problem(what: &str, text: &str, status: u16, code: &str) -> R {
+    let at = text.rfind("HTTP/1.1 ").ok_or_else(|| format!("{what}: no answer"))?;
+    let (head, body) = text[at..].split_once("\r\n\r\n").ok_or_else(|| format!("{what}: no head end: {text}"))?;
+    let head = head.to_ascii_lowercase();
+    if !head.starts_with(&format!("http/1.1 {status} ")) || !head.contains("content-type: application/problem+json") {
+        return Err(format!("{what}: {text}").into());
+    }
+    if !head.contains(&format!("content-length: {}\r\n", body.len())) {
+        return Err(format!("{what}: content-length is not the body's {}: {text}", body.len()).into());
+    }
+    let problem: Value = serde_json::from_str(body)?;
+    if problem["status"] != status || problem["code"] != code || problem["detail"].as_str().is_none_or(str::is_empty) {
+        return Err(format!("{what}: {problem}").into());
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_framework_s_own_refusals_are_problems_too() -> R {
+    for backend in backends() {
+        let sys = System::start(backend).await?;
+        framework_refusals(&sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
+        sys.stop().await;
+    }
+    Ok(())
+}
+
+async fn framework_refusals(sys: &System) -> R {
+    let before = sys.all(Sales, "/customers").await?;
+    // The four services at once: each waits out its header timeout.
+    let services = [Sales, Invoicing, Projects, Helpdesk].map(|s| {
+        let addr = sys.url(s).trim_start_matches("http://").to_owned();
+        tokio::spawn(async move { framework_refusals_of(s, addr).await.map_err(|e| e.to_string()) })
+    });
+    for service in services {
+        service.await??;
+    }
+    assert!(sys.all(Sales, "/customers").await? == before, "a refused request changed something");
+    println!("framework refusals: 400, 431 and 408 answered as problem+json by all four services");
+    Ok(())
+}
+
+async fn framework_refusals_of(s: Service, addr: String) -> R {
+    {
+        let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+            ("a request line that is not HTTP", b"NOT HTTP AT ALL\r\n\r\n".to_vec(), 400, "bad_request"),
+            (
+                "a header without a colon",
+                b"POST /api/v1/customers HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n".to_vec(),
+                400,
+                "bad_request",
+            ),
+            (
+                "headers of 200 KiB",
+                format!("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "a".repeat(200 << 10)).into_bytes(),
+                431,
+                "headers_too_large",
+            ),
+            (
+                "100 headers",
+                format!(
+                    "GET /health HTTP/1.1\r\nHost: x\r\n{}\r\n",
+                    (0..100).map(|i| format!("X-{i}: a\r\n")).collect::<String>()
+                )
+                .into_bytes(),
+                431,
+                "headers_too_large",
+            ),
+            ("headers that never end", b"GET /health HTTP/1.1\r\nHost: x\r\n".to_vec(), 408, "request_timeout"),
+        ];
+        for (what, request, status, code) in cases {
+            let addr = addr.clone();
+            let (took, text) = tokio::task::spawn_blocking(move || exchange(&addr, &request)).await??;
+            last_problem(&format!("{s:?}, {what}"), &text, status, code)?;
+            if status == 408 {
+                assert!(took >= Duration::from_secs(4) && took < Duration::from_secs(15), "408 after {took:?}");
+            }
+        }
+        // An answer already on its way before the refusal leaves as it was.
+        let addr2 = addr.clone();
+        let pipelined = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\nBROKEN\r\n\r\n".to_vec();
+        let (_, text) = tokio::task::spawn_blocking(move || exchange(&addr2, &pipelined)).await??;
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{s:?}: {text}");
+        last_problem(&format!("{s:?}, pipelined"), &text, 400, "bad_request")?;
+    }
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn made_up_methods_are_counted_as_other_in_the_metrics() -> R {
     for backend in backends() {

@@ -32,6 +32,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The commit was sent and its answer lost: it may have been made.
+    #[error("commit not confirmed: {0}")]
+    Unconfirmed(String),
     #[error("database error: {0}")]
     Other(String),
 }
@@ -327,7 +330,7 @@ where
         Ok(value) => {
             if let Err(e) = <DbConn as Connection>::TransactionManager::commit_transaction(conn) {
                 let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
-                return Err(StoreError::from(e).into());
+                return Err(commit_failed(e).into());
             }
             Ok(value)
         }
@@ -335,6 +338,27 @@ where
             let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
             Err(e)
         }
+    }
+}
+
+/// Breaks the connection from the database's side, as a network failure would (a fault of
+/// test builds: the commit that follows gets no answer). SQLite has no connection to lose.
+pub fn lose_connection(conn: &mut DbConn) {
+    if let DbConn::Pg(c) = conn {
+        let _ = c.batch_execute("SELECT pg_terminate_backend(pg_backend_pid())");
+    }
+}
+
+/// What a failed commit means. The database's own refusal (a serialization failure, say) is
+/// an answer: the transaction rolled back. A connection lost on the way, or a connection diesel
+/// no longer trusts, gives no answer: the commit may have been made.
+fn commit_failed(e: diesel::result::Error) -> StoreError {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) | Error::BrokenTransactionManager => {
+            StoreError::Unconfirmed(e.to_string())
+        }
+        other => StoreError::from(other),
     }
 }
 
