@@ -86,6 +86,11 @@ impl Caller {
         self.role == Role::Admin || roles.contains(&self.role)
     }
 
+    /// True when the caller is the service `service` itself, by its own token (an admin is not).
+    pub fn is_service(&self, service: crate::config::Service) -> bool {
+        self.role == Role::Service && self.sub == service_subject(service.name())
+    }
+
     /// A 403 unless the caller has one of `roles`.
     pub fn require(&self, roles: &[Role]) -> Result<(), Error> {
         if self.is(roles) {
@@ -300,11 +305,16 @@ impl ServiceToken {
             let _ = exp;
             return Some(token.clone());
         }
-        let c = claims(&format!("service:{}", i.name), Role::Service, None, SERVICE_TOKEN_TTL);
+        let c = claims(&service_subject(&i.name), Role::Service, None, SERVICE_TOKEN_TTL);
         let token = mint(secret, &c).ok()?;
         *cached = Some((token.clone(), c.exp));
         Some(token)
     }
+}
+
+/// The subject of a service's own tokens.
+fn service_subject(name: &str) -> String {
+    format!("service:{name}")
 }
 
 /// Paths that need no token: the document of the API.

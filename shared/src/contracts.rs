@@ -78,6 +78,10 @@ pub struct NewTimesheet {
     /// `service` caller only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Whose the ticket is: helpdesk owns tickets, so projects takes this from helpdesk's own
+    /// token as it would take helpdesk's answer, and checks the entry without asking.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket_customer_id: Option<Uuid>,
 }
 
 // ---- sales ----

@@ -230,13 +230,26 @@ impl Outbox {
     async fn record(&self, outcomes: Vec<Outcome>) {
         let outcomes = Arc::new(outcomes);
         let (all, hook) = (outcomes.clone(), self.on_delivered.clone());
-        let together = self.db.write(move |conn| all.iter().try_for_each(|o| o.record(conn, &hook))).await;
+        let together = self
+            .db
+            .write(move |conn| {
+                let mut done = Vec::new();
+                for o in all.iter() {
+                    done.extend(o.record(conn, &hook)?);
+                }
+                mark_delivered(conn, &done)
+            })
+            .await;
         if together.is_ok() {
             return;
         }
         for i in 0..outcomes.len() {
             let (all, hook) = (outcomes.clone(), self.on_delivered.clone());
-            if let Err(e) = self.db.write(move |conn| all[i].record(conn, &hook)).await {
+            let alone = self.db.write(move |conn| {
+                let done = all[i].record(conn, &hook)?;
+                mark_delivered(conn, &done)
+            });
+            if let Err(e) = alone.await {
                 tracing::warn!(error = %e, "could not record an outbox delivery; its messages will be sent again");
             }
         }
@@ -312,10 +325,13 @@ struct Outcome {
 }
 
 impl Outcome {
-    fn record(&self, conn: &mut DbConn, hook: &OnDelivered) -> Result<(), StoreError> {
+    /// Runs the delivery hooks and records a failure; answers the messages to mark delivered
+    /// (marked by the caller, for a whole pass in one statement).
+    fn record<'a>(&'a self, conn: &mut DbConn, hook: &OnDelivered) -> Result<Vec<&'a OutboxRow>, StoreError> {
+        let mut done = Vec::new();
         for (i, (row, answer)) in self.delivered.iter().enumerate() {
             match hook(conn, row, answer) {
-                Ok(()) => mark_delivered(conn, row)?,
+                Ok(()) => done.push(row),
                 Err(AnswerError::Unreadable(e)) => {
                     tracing::warn!(message = %row.id.0, target = %row.target, error = %e, "unreadable answer; sent again later");
                     mark_failed(conn, row.id, row.attempts + 1, &format!("the answer could not be read: {e}"))?;
@@ -323,7 +339,8 @@ impl Outcome {
                     let later = self.delivered[i + 1..].iter().map(|(r, _)| r.id);
                     let rest: Vec<Uid> =
                         later.chain(self.failed.iter().map(|f| f.0)).chain(self.released.clone()).collect();
-                    return release(conn, &rest);
+                    release(conn, &rest)?;
+                    return Ok(done);
                 }
                 Err(AnswerError::Store(e)) => return Err(e),
             }
@@ -334,7 +351,7 @@ impl Outcome {
         if !self.released.is_empty() {
             release(conn, &self.released)?;
         }
-        Ok(())
+        Ok(done)
     }
 }
 
@@ -379,26 +396,47 @@ fn claim(conn: &mut DbConn) -> Result<Vec<OutboxRow>, StoreError> {
         .load::<OutboxRow>(conn)?)
 }
 
-/// Marks `row` delivered and, when it states an absolute value, every older undelivered
+/// Marks `rows` delivered and, for each that states an absolute value, every older undelivered
 /// absolute message of its aggregate with it (they are superseded), in one statement.
-fn mark_delivered(conn: &mut DbConn, row: &OutboxRow) -> Result<(), StoreError> {
-    let done = (
-        outbox::delivered_at.eq(Some(now())),
-        outbox::locked_until.eq(None::<NaiveDateTime>),
-        outbox::last_error.eq(None::<String>),
-    );
-    // Not kept prepared either: a generic plan of this `OR` could scan the whole table.
-    let mine = outbox::id.eq(row.id);
-    if row.absolute {
-        let superseded = outbox::aggregate
-            .eq(&row.aggregate)
-            .and(outbox::delivered_at.is_null())
-            .and(outbox::absolute.eq(true))
-            .and(outbox::id.lt(row.id));
-        diesel::update(outbox::table.filter(mine.or(superseded))).set(done).execute(conn)?;
-    } else {
-        diesel::update(outbox::table.filter(mine)).set(done).execute(conn)?;
+fn mark_delivered(conn: &mut DbConn, rows: &[&OutboxRow]) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
     }
+    // One statement for a pass, not one per message (on the time-logging path a pass carries a
+    // line's total and each ticket's). A delivered absolute value also marks its aggregate's
+    // older undelivered values: it stands for them. Any other message marks only itself (an
+    // older one may commit after it was claimed, and must still be sent).
+    let p = |n: usize| match conn {
+        DbConn::Pg(_) => format!("${n}"),
+        DbConn::Sqlite(_) => format!("?{n}"),
+    };
+    let mut terms = Vec::with_capacity(rows.len());
+    let mut n = 1;
+    for row in rows {
+        if row.absolute {
+            terms.push(format!("(aggregate = {} AND absolute AND id <= {})", p(n + 1), p(n + 2)));
+            n += 2;
+        } else {
+            terms.push(format!("id = {}", p(n + 1)));
+            n += 1;
+        }
+    }
+    let sql = format!(
+        "UPDATE outbox SET delivered_at = {}, locked_until = NULL, last_error = NULL \
+         WHERE delivered_at IS NULL AND ({})",
+        p(1),
+        terms.join(" OR ")
+    );
+    // Not kept prepared: its text varies with the pass, and a generic plan of an `OR` could
+    // scan the whole table.
+    let mut query = diesel::sql_query(sql).into_boxed().bind::<Timestamp, _>(now());
+    for row in rows {
+        if row.absolute {
+            query = query.bind::<diesel::sql_types::Text, _>(row.aggregate.clone());
+        }
+        query = query.bind::<crate::db::DbUuid, _>(row.id);
+    }
+    query.execute(conn)?;
     Ok(())
 }
 

@@ -9,6 +9,14 @@ use diesel::pg::PgConnection;
 
 use crate::db::Backend;
 
+/// Migrations to open a [`crate::db::Db`] with in store tests that need a real schema but no
+/// particular one (invoicing's: the smallest).
+pub const SOME_MIGRATIONS: crate::db::Migrations = crate::db::Migrations { postgres: || PG, sqlite: || SQLITE };
+const PG: diesel_migrations::EmbeddedMigrations =
+    diesel_migrations::embed_migrations!("../migrations/invoicing/postgres");
+const SQLITE: diesel_migrations::EmbeddedMigrations =
+    diesel_migrations::embed_migrations!("../migrations/invoicing/sqlite");
+
 /// A database that exists for one test.
 pub struct TestDb {
     pub url: String,

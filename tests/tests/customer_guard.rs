@@ -285,3 +285,32 @@ async fn helpdesk_down(sys: &mut System) -> R {
     sys.restart_service(Helpdesk, port).await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_owners_say_whose_a_line_and_a_ticket_are_and_nobody_else_can() -> R {
+    on_every_backend!(owners_tell);
+    Ok(())
+}
+
+/// Sales says whose a line is with the task it makes for it, and helpdesk whose a ticket is with
+/// the ticket's time, each with its own token: projects then checks ticket time without asking
+/// either (here with sales down). The same claim from anyone else is ignored.
+async fn owners_tell(sys: &mut System) -> R {
+    let w = world(sys).await?;
+    let (a, b) = (&w.a, &w.b);
+    // An agent naming B's ticket on A's task, claiming the ticket is A's: the claim is not
+    // taken, projects asks helpdesk, and the entry is refused on the ticket.
+    let lie = entry(json!({"task_id": a.task, "ticket_id": b.ticket, "ticket_customer_id": a.customer}));
+    let problem =
+        agent(sys)?.expect(Projects, Method::POST, "/timesheets", Some(&lie), StatusCode::UNPROCESSABLE_ENTITY).await?;
+    assert_eq!(problem["errors"][0]["field"], "ticket_id", "{problem}");
+
+    sys.stop_service(Sales).await?;
+    let time = agent(sys)?
+        .post(Helpdesk, &format!("/tickets/{}/timesheets", a.ticket), &entry(json!({})), StatusCode::CREATED)
+        .await?;
+    assert_eq!(time["sale_line_id"], json!(a.line), "{time}");
+    let on_a = sys.all(Projects, &format!("/timesheets?task_id={}", a.task)).await?;
+    assert_eq!(on_a.len(), 1, "{on_a:?}");
+    Ok(())
+}

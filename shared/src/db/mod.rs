@@ -4,8 +4,8 @@
 //! write lock up front.
 
 pub mod types;
+mod writer;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::Connection;
@@ -24,7 +24,7 @@ pub enum DbConn {
 }
 
 /// What went wrong in the store, without a word of SQL or HTTP.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("not found")]
     NotFound,
@@ -127,6 +127,49 @@ impl Manager {
     }
 }
 
+/// A PostgreSQL URL naming this machine (a loopback address, `localhost`, a Unix socket) and no
+/// `sslmode` gets `sslmode=disable`: libpq's default (`prefer`) negotiates TLS, and TLS over
+/// loopback protects nothing while it costs every statement (about 10 % of throughput on the
+/// time-logging path, BENCHMARKS.md). Any other host, or an explicit `sslmode`, is left as given.
+pub fn without_tls_on_loopback(url: &str) -> String {
+    if Backend::of(url) != Backend::Postgres {
+        return url.to_owned();
+    }
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let params: Vec<(&str, &str)> = query.split('&').filter_map(|p| p.split_once('=')).collect();
+    if params.iter().any(|(k, _)| *k == "sslmode") {
+        return url.to_owned();
+    }
+    let authority = base.split_once("://").map_or("", |(_, rest)| rest.split('/').next().unwrap_or(""));
+    let hosts = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match params.iter().find(|(k, _)| *k == "host") {
+        Some((_, h)) => (*h).to_owned(),
+        None => hosts.to_owned(),
+    };
+    let local = |h: &str| {
+        let h = h.trim();
+        // `[::1]:5432`, `127.0.0.1:5432`, `localhost`: the address without its port.
+        let name = match h.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(""),
+            None => h.rsplit_once(':').map_or(h, |(n, _)| n),
+        };
+        name.is_empty()
+            || name.starts_with('/')
+            || name.to_ascii_lowercase().starts_with("%2f")
+            || name.eq_ignore_ascii_case("localhost")
+            || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    };
+    if !host.split(',').all(local) {
+        return url.to_owned();
+    }
+    let joiner = match (url.contains('?'), query.is_empty()) {
+        (false, _) => "?",
+        (true, true) => "",
+        (true, false) => "&",
+    };
+    format!("{url}{joiner}sslmode=disable")
+}
+
 /// A connection left inside a transaction (a panic mid-use-case) is never reused.
 fn left_in_transaction(conn: &mut DbConn) -> bool {
     <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
@@ -189,14 +232,12 @@ pub struct Migrations {
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
-    /// SQLite only: the one connection that write transactions use, taken in turn, in order
-    /// of arrival (`None` inside until first use, or after it broke). SQLite allows one writer
-    /// at a time anyway; without this a writer that finds the file locked sleeps in SQLite's
-    /// busy handler (1, 2, 5, 10, ... ms) while holding a pooled connection, which made
-    /// latency spiky under load, and every pooled connection's page cache went stale at each
-    /// commit of another. Readers still use the pool. (BENCHMARKS.md)
-    writer: Option<Arc<tokio::sync::Mutex<Option<DbConn>>>>,
-    manager: Manager,
+    /// SQLite only: the one thread that writes, committing the writes waiting together
+    /// (`writer.rs`). SQLite allows one writer at a time anyway; with writers taking turns on
+    /// pooled connections, a writer that found the file locked slept in SQLite's busy handler
+    /// (1, 2, 5, 10, ... ms) holding a connection, and each write paid its own commit. Readers
+    /// still use the pool. (BENCHMARKS.md)
+    writer: Option<writer::Writer>,
 }
 
 impl Db {
@@ -214,7 +255,7 @@ impl Db {
             Backend::Postgres => 10,
             Backend::Sqlite => 8,
         };
-        let manager = Manager { url: url.to_owned() };
+        let manager = Manager { url: without_tls_on_loopback(url) };
         let pool = r2d2::Pool::builder()
             .max_size(size)
             .min_idle(Some(1))
@@ -222,8 +263,11 @@ impl Db {
             .test_on_check_out(false)
             .build(manager.clone())
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let writer = (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(None)));
-        let db = Db { pool, backend, writer, manager };
+        let writer = match backend {
+            Backend::Sqlite => Some(writer::Writer::start(manager)?),
+            Backend::Postgres => None,
+        };
+        let db = Db { pool, backend, writer };
         db.migrate(migrations)?;
         Ok(db)
     }
@@ -262,36 +306,19 @@ impl Db {
         .map_err(|e| E::from(StoreError::Other(format!("store task failed: {e}"))))?
     }
 
-    /// Runs `f` in one write transaction (on SQLite, `BEGIN IMMEDIATE`, so a transaction that
-    /// reads then writes never fails on upgrading its lock; and one at a time per process, in
-    /// arrival order: see the `writer` field).
+    /// Runs `f` as one atomic write: on PostgreSQL its own transaction; on SQLite a savepoint
+    /// in the writer's `BEGIN IMMEDIATE` transaction (so a write that reads then writes never
+    /// fails on upgrading its lock), in arrival order, answered once its batch committed (see
+    /// the `writer` field).
     pub async fn write<T, E>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let Some(writer) = &self.writer else {
-            return self.run(move |conn| transaction(conn, f)).await;
-        };
-        // The turn is held until the blocking work ends, even if this future is dropped.
-        let mut turn = writer.clone().lock_owned().await;
-        let manager = self.manager.clone();
-        let request_id = crate::telemetry::current_request_id();
-        tokio::task::spawn_blocking(move || {
-            crate::telemetry::in_blocking(request_id, || {
-                let mut conn = match turn.take() {
-                    Some(c) => c,
-                    None => manager.open().map_err(|e| E::from(StoreError::Unavailable(e.to_string())))?,
-                };
-                let out = transaction(&mut conn, f);
-                if !left_in_transaction(&mut conn) {
-                    *turn = Some(conn);
-                }
-                out
-            })
-        })
-        .await
-        .map_err(|e| E::from(StoreError::Other(format!("store task failed: {e}"))))?
+        match &self.writer {
+            Some(writer) => writer.write(f).await,
+            None => self.run(move |conn| transaction(conn, f)).await,
+        }
     }
 
     /// Runs `f`, a write made of one statement (atomic by itself), as a write: on PostgreSQL
@@ -316,16 +343,21 @@ impl Db {
     }
 }
 
+/// Begins a write transaction: on SQLite `BEGIN IMMEDIATE`, taking the write lock up front.
+fn begin_write(conn: &mut DbConn) -> Result<(), StoreError> {
+    let begun = match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c),
+    };
+    begun.map_err(StoreError::from)
+}
+
 /// One write transaction on a connection already taken from the pool.
 pub fn transaction<T, E>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
 where
     E: From<StoreError>,
 {
-    let begun = match conn {
-        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
-        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c),
-    };
-    begun.map_err(StoreError::from)?;
+    begin_write(conn)?;
     match f(conn) {
         Ok(value) => {
             if let Err(e) = <DbConn as Connection>::TransactionManager::commit_transaction(conn) {
@@ -483,4 +515,36 @@ pub fn add_to_total(
     let row: TotalRow =
         cached(diesel::sql_query(sql).bind::<DbUuid, _>(key).bind::<DbDecimal, _>(Dec(delta))).get_result(conn)?;
     Ok((row.total.0, row.version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_tls_on_loopback as url;
+
+    #[test]
+    fn loopback_and_sockets_connect_without_tls_unless_told() {
+        for (given, want) in [
+            ("postgres://postgres@127.0.0.1:5432/db", "postgres://postgres@127.0.0.1:5432/db?sslmode=disable"),
+            (
+                "postgres://localhost/db?application_name=x",
+                "postgres://localhost/db?application_name=x&sslmode=disable",
+            ),
+            ("postgresql://u:p@[::1]:5433/db", "postgresql://u:p@[::1]:5433/db?sslmode=disable"),
+            ("postgres:///db", "postgres:///db?sslmode=disable"),
+            ("postgres:///db?host=/var/run/postgresql", "postgres:///db?host=/var/run/postgresql&sslmode=disable"),
+            ("postgres://127.0.0.2,localhost/db?", "postgres://127.0.0.2,localhost/db?sslmode=disable"),
+        ] {
+            assert_eq!(url(given), want);
+        }
+        for kept in [
+            "postgres://postgres@127.0.0.1/db?sslmode=require",
+            "postgres://db.example.com/db",
+            "postgres://10.0.0.5:5432/db",
+            "postgres://localhost,db.example.com/db",
+            "postgres://localhost/db?host=db.example.com",
+            "data/sales.db",
+        ] {
+            assert_eq!(url(kept), kept);
+        }
+    }
 }

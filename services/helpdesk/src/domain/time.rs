@@ -72,6 +72,7 @@ pub async fn log(
         sale_line_id: ticket.sale_line_id.map(|l| l.0),
         // Helpdesk records it with its own token, for the agent who logged it.
         created_by: Some(caller.sub.clone()),
+        ticket_customer_id: Some(ticket.customer_id.0),
     };
     peers::log_time(&ctx.peers, &body, projects_key).await.map_err(peer_rejection)
 }

@@ -2,10 +2,11 @@ use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shared::auth::Caller;
+use shared::config::Service;
 use shared::error::Error;
 use shared::extract::{Body, Query};
 use shared::idempotency::{Answer, Idempotency};
-use shared::ids::{InvoiceId, ProjectId, SaleLineId, TaskId, TicketId, TimesheetId};
+use shared::ids::{CustomerId, InvoiceId, ProjectId, SaleLineId, TaskId, TicketId, TimesheetId};
 use shared::page::{Limit, Page, PageRequest};
 use shared::problem::{ApiError, Problem};
 use shared::respond::ok;
@@ -99,6 +100,10 @@ pub struct CreateTimesheet {
     #[schema(example = "alice")]
     #[schema(max_length = 200)]
     pub created_by: Option<String>,
+    /// Helpdesk only: whose `ticket_id` is, as helpdesk (the owner of tickets) knows it.
+    /// Taken from helpdesk's own token only, so that projects checks the entry's customer
+    /// without asking helpdesk; ignored from any other caller.
+    pub ticket_customer_id: Option<CustomerId>,
 }
 
 /// Changes to a timesheet; absent fields stay, `null` clears. A new task moves the timesheet
@@ -188,6 +193,11 @@ pub async fn create_timesheet(
     body: Body<CreateTimesheet>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
+    if let (Some(ticket), Some(customer)) = (b.ticket_id, b.ticket_customer_id)
+        && caller.is_service(Service::Helpdesk)
+    {
+        memo.told_ticket(ticket, customer);
+    }
     let cmd = LogTime {
         date: b.date.map(Date::day),
         employee: b.employee,

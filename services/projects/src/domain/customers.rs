@@ -65,21 +65,32 @@ pub enum Fact {
 pub struct Memo(std::sync::RwLock<Customers>);
 
 impl Memo {
-    /// The facts asked for if every one is remembered.
-    fn all(&self, facts: &[(Fact, &'static str)]) -> Option<Customers> {
-        let memo = self.0.read().ok()?;
+    /// What is remembered of `facts`.
+    fn known(&self, facts: &[(Fact, &'static str)]) -> Customers {
         let mut out = Customers::default();
+        let Ok(memo) = self.0.read() else { return out };
         for (f, _) in facts {
             match *f {
                 Fact::Line(l) => {
-                    out.lines.insert(l, *memo.lines.get(&l)?);
+                    if let Some(c) = memo.lines.get(&l) {
+                        out.lines.insert(l, *c);
+                    }
                 }
                 Fact::Ticket(t) => {
-                    out.tickets.insert(t, *memo.tickets.get(&t)?);
+                    if let Some(c) = memo.tickets.get(&t) {
+                        out.tickets.insert(t, *c);
+                    }
                 }
             }
         }
-        Some(out)
+        out
+    }
+
+    /// Whose a ticket is, told by helpdesk itself with the ticket's time: as good as its answer.
+    pub fn told_ticket(&self, ticket: TicketId, customer: CustomerId) {
+        if let Ok(mut memo) = self.0.write() {
+            memo.tickets.insert(ticket, Some(customer));
+        }
     }
 
     fn keep(&self, known: &Customers) {
@@ -139,16 +150,16 @@ impl Rules {
         if facts.is_empty() {
             return Ok(());
         }
-        let known = match memo.and_then(|m| m.all(&facts)) {
-            Some(known) => known,
-            None => {
-                let known = read(conn, &facts)?;
-                if let Some(m) = memo {
-                    m.keep(&known);
-                }
-                known
+        let mut known = memo.map(|m| m.known(&facts)).unwrap_or_default();
+        let missing: Vec<_> = facts.iter().copied().filter(|(f, _)| !known.knows(*f)).collect();
+        if !missing.is_empty() {
+            let read = read(conn, &missing)?;
+            if let Some(m) = memo {
+                m.keep(&read);
             }
-        };
+            known.lines.extend(read.lines);
+            known.tickets.extend(read.tickets);
+        }
         let mut checks = Checks::new();
         let mut blamed = HashSet::new();
         for (a, b) in &self.0 {
@@ -187,6 +198,10 @@ fn read(conn: &mut DbConn, facts: &[(Fact, &'static str)]) -> Result<Customers> 
 }
 
 impl Customers {
+    pub fn of_line(line: SaleLineId, customer: CustomerId) -> Customers {
+        Customers { lines: HashMap::from([(line, customer)]), tickets: HashMap::new() }
+    }
+
     fn knows(&self, fact: Fact) -> bool {
         match fact {
             Fact::Line(l) => self.lines.contains_key(&l),

@@ -6,7 +6,7 @@ use shared::decimal::check_decimal;
 use shared::ids::{CustomerId, OrderId, ProjectId, SaleLineId, TaskId, TicketId};
 use shared::page::{Page, PageRequest};
 
-use super::customers::{Fact, Party, Rules, Whose};
+use super::customers::{Customers, Fact, Party, Rules, Whose};
 use super::ledger::Deltas;
 use super::{Checks, Error, Result, check_text};
 use crate::store;
@@ -82,6 +82,13 @@ pub fn create(conn: &mut DbConn, caller: &Caller, new: NewTask) -> Result<Task> 
         created_at: shared::db::now_utc(),
     };
     store::tasks::insert(conn, &task)?;
+    // Sales owns lines: the task it makes for one says whose the line is, as its answer would,
+    // so time logged on the task is checked without asking sales.
+    if let (Some(line), Some(customer)) = (task.sale_line_id, task.customer_id)
+        && caller.is_service(shared::config::Service::Sales)
+    {
+        store::customers::remember(conn, &Customers::of_line(line, customer))?;
+    }
     Ok(task)
 }
 
