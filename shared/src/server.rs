@@ -201,6 +201,12 @@ pub fn openapi(app: &ServiceApp) -> utoipa::openapi::OpenApi {
         .split_for_parts();
     api.info.title = format!("Prepaid Support: {} service", app.service.name());
     api.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    // The project's own licence (the LICENSE file), not the OpenAPI library's contact and
+    // licence, which utoipa fills in from its own manifest by default.
+    api.info.contact = None;
+    let mut license = utoipa::openapi::License::new(env!("CARGO_PKG_LICENSE"));
+    license.identifier = Some(env!("CARGO_PKG_LICENSE").to_owned());
+    api.info.license = Some(license);
     api.info.description = Some(format!(
         "The {} service of Prepaid Support. Errors are RFC 9457 problem+json; decimals are strings \
          with two decimals; lists are newest first with `limit` and `cursor`; every POST accepts an \

@@ -118,6 +118,21 @@ async fn a_customer_sees_nothing_of_another_customer() -> R {
         )
         .await?;
     assert_eq!(t["customer_id"], mine.customer.as_str());
+    // Without repeating its own customer_id: the token says whose it is.
+    let t = me
+        .post(Service::Helpdesk, "/tickets", &json!({"team_id": w.team, "title": "Mine too"}), StatusCode::CREATED)
+        .await?;
+    assert_eq!(t["customer_id"], mine.customer.as_str());
+    // Anyone else must say whose the ticket is.
+    sys.api
+        .invalid(
+            Service::Helpdesk,
+            Method::POST,
+            "/tickets",
+            &json!({"team_id": w.team, "title": "Whose?"}),
+            "customer_id",
+        )
+        .await?;
     sys.stop().await;
     Ok(())
 }

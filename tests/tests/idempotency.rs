@@ -80,9 +80,14 @@ async fn check(sys: &System, s: Service, template: &str, path: &str, body: Value
     if !first.status.is_success() {
         return Err(format!("POST {s} {path}: {} {}", first.status, first.text).into());
     }
+    let what = format!("POST {s} {path}");
+    if first.status == StatusCode::CREATED {
+        // A path on the same origin, never a service's internal address.
+        let location = first.headers.get("location").map(|v| v.to_str().unwrap()).unwrap_or("");
+        assert!(location.starts_with("/api/v1/"), "{what}: Location {location:?} is not a relative path");
+    }
     let before = settled(sys).await?;
     let replay = sys.post_keyed(s, path, &body, KEY).await?;
-    let what = format!("POST {s} {path}");
     assert_eq!(replay.status, first.status, "{what}: replayed status");
     assert_eq!(replay.text, first.text, "{what}: replayed body");
     assert_eq!(replay.headers.get("location"), first.headers.get("location"), "{what}: replayed Location");

@@ -19,6 +19,22 @@ fn committed_openapi_documents_match_the_services() -> Result<(), Box<dyn std::e
     Ok(())
 }
 
+/// Each document names the project's own licence, the one in the repository's LICENSE file,
+/// and no contact that is not the project's (utoipa fills in its own author by default).
+#[test]
+fn committed_openapi_documents_carry_the_project_s_licence() -> Result<(), Box<dyn std::error::Error>> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let license = std::fs::read_to_string(root.join("LICENSE"))?;
+    assert!(license.contains("Apache License") && license.contains("Version 2.0"), "LICENSE is not Apache-2.0");
+    for s in Service::ALL {
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(root.join(format!("openapi/{}.json", s.name())))?)?;
+        assert_eq!(doc["info"]["license"]["identifier"], "Apache-2.0", "{}: {}", s.name(), doc["info"]);
+        assert!(doc["info"].get("contact").is_none(), "{}: a contact that is not ours: {}", s.name(), doc["info"]);
+    }
+    Ok(())
+}
+
 /// What a frontend developer reads on `/docs`: every operation says what it does, every field
 /// and query/path parameter what it means, and every id, decimal, date and enum shows an example.
 #[test]

@@ -100,8 +100,9 @@ impl From<Shown> for TicketDto {
 pub struct CreateTicket {
     /// The team that answers the ticket; it must exist.
     pub team_id: TeamId,
-    /// The customer who asks; a `customer` caller may give only its own.
-    pub customer_id: CustomerId,
+    /// The customer who asks; required, except from a `customer` token, whose own it is by
+    /// default (it may give only its own).
+    pub customer_id: Option<CustomerId>,
     /// One-line summary, required and non-empty.
     #[schema(example = "Cannot log in")]
     #[schema(max_length = 300)]

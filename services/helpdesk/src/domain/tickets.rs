@@ -78,7 +78,8 @@ pub struct Shown {
 #[derive(Debug, Clone)]
 pub struct NewTicket {
     pub team_id: TeamId,
-    pub customer_id: CustomerId,
+    /// `None`: the caller's own (a customer's token); required from anyone else.
+    pub customer_id: Option<CustomerId>,
     pub title: String,
     pub description: Option<String>,
     pub stage: Option<String>,
@@ -242,11 +243,20 @@ async fn team_of(ctx: &Ctx, field: &'static str, id: TeamId) -> Result<Team> {
 /// anything: [`open`] writes it, in the transaction that also keeps the request's answer.
 pub async fn prepare(ctx: &Ctx, caller: &Caller, new: NewTicket) -> Result<Shown> {
     super::access::may_open_tickets(caller)?;
+    let customer = match new.customer_id.or(caller.own_customer()) {
+        Some(c) => c,
+        None => {
+            return Err(Error::invalid(
+                "customer_id",
+                "is required: the customer who asks (only a customer's own token may leave it out)",
+            ));
+        }
+    };
     if caller.role == Role::Customer {
         // A customer opens tickets for itself only; another customer is as unknown to it as
         // one that does not exist.
-        if !caller.sees(Some(new.customer_id)) {
-            return Err(Error::unknown("customer_id", "customer", new.customer_id.0));
+        if !caller.sees(Some(customer)) {
+            return Err(Error::unknown("customer_id", "customer", customer.0));
         }
         if new.task_id.is_some() || new.sale_line_id.is_some() || new.stage.is_some() {
             return Err(Error::Forbidden(
@@ -263,7 +273,6 @@ pub async fn prepare(ctx: &Ctx, caller: &Caller, new: NewTicket) -> Result<Shown
     };
     checks.finish()?;
     let team = team_of(ctx, "team_id", new.team_id).await?;
-    let customer = new.customer_id;
     let mut line = None;
     let mut remaining = None;
     if let Some(task) = new.task_id {

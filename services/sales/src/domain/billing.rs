@@ -150,7 +150,9 @@ pub async fn invoice(ctx: &Ctx, caller: &Caller, id: OrderId, period: Period) ->
         Ok(answer) => {
             let created =
                 answer.get("id").and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok()).unwrap_or(invoice.0);
-            let location = format!("{}{INVOICES_PATH}/{created}", ctx.peers.urls().get(Service::Invoicing));
+            // Relative, as every create answers: invoicing's own address is internal (under
+            // compose `http://invoicing:8082`), and behind one origin the path is the same.
+            let location = format!("{INVOICES_PATH}/{created}");
             Ok(CreatedInvoice { id: created, location, body: answer })
         }
         Err(e) => {
