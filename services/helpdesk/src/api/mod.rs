@@ -6,9 +6,13 @@ pub mod time;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers every route under `/api/v1`.
+/// Registers every route under `/api/v1`. The router tries routes in this order, matching each
+/// path with a parameter by a regular expression: the time-logging path's two routes come
+/// first (ticket time from agents, ticket totals from projects), so they are found at once.
 pub fn routes(cfg: &mut ServiceConfig<'_>) {
-    cfg.service(teams::create_team)
+    cfg.service(time::log_ticket_time)
+        .service(tickets::put_timesheet_total)
+        .service(teams::create_team)
         .service(teams::list_teams)
         .service(teams::get_team)
         .service(teams::update_team)
@@ -16,8 +20,6 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(tickets::list_tickets)
         .service(tickets::get_ticket)
         .service(tickets::update_ticket)
-        .service(tickets::put_timesheet_total)
-        .service(time::log_ticket_time)
         .service(time::list_ticket_time)
         .service(time::get_ticket_time);
 }
