@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Service;
-use crate::db::{Db, DbConn, StoreError, Uid, cached, now};
+use crate::db::{Db, DbConn, StoreError, Uid, cached, now, param};
 use crate::peer::PeerClient;
 use crate::schema::outbox;
 
@@ -381,10 +381,7 @@ fn claim(conn: &mut DbConn) -> Result<Vec<OutboxRow>, StoreError> {
             .replace("$2", "?2"),
     };
     let lease = at + chrono::Duration::milliseconds(LEASE.as_millis() as i64);
-    let lease_param = match conn {
-        DbConn::Pg(_) => "$3",
-        DbConn::Sqlite(_) => "?3",
-    };
+    let lease_param = param(conn, 3);
     let sql = format!("UPDATE outbox SET locked_until = {lease_param} WHERE id IN ({sql}) RETURNING *");
     // Planned afresh each time, never kept prepared (`cached`): once kept, PostgreSQL moved it
     // to a generic plan that took more than 30 s over a backlog of 10,000 messages, and the
@@ -406,10 +403,7 @@ fn mark_delivered(conn: &mut DbConn, rows: &[&OutboxRow]) -> Result<(), StoreErr
     // line's total and each ticket's). A delivered absolute value also marks its aggregate's
     // older undelivered values: it stands for them. Any other message marks only itself (an
     // older one may commit after it was claimed, and must still be sent).
-    let p = |n: usize| match conn {
-        DbConn::Pg(_) => format!("${n}"),
-        DbConn::Sqlite(_) => format!("?{n}"),
-    };
+    let p = |n: usize| param(conn, n);
     let mut terms = Vec::with_capacity(rows.len());
     let mut n = 1;
     for row in rows {

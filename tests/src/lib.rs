@@ -537,6 +537,18 @@ pub fn connect(url: &str) -> R<shared::db::DbConn> {
     Ok(c)
 }
 
+/// A service's committed OpenAPI document (`openapi/<service>.json`), parsed.
+pub fn document(s: Service) -> Value {
+    let text = match s {
+        Service::Sales => include_str!("../../openapi/sales.json"),
+        Service::Invoicing => include_str!("../../openapi/invoicing.json"),
+        Service::Projects => include_str!("../../openapi/projects.json"),
+        Service::Helpdesk => include_str!("../../openapi/helpdesk.json"),
+    };
+    // Checked by the openapi test: the committed documents are what the services serve.
+    serde_json::from_str(text).unwrap_or_default()
+}
+
 // ---------------------------------------------------------------------------------------------
 // A small world many tests start from.
 
@@ -594,6 +606,29 @@ impl Api {
             .map(|l| (id(l), l["task_id"].as_str().unwrap_or_default().to_owned()))
             .collect();
         Ok((order, lines))
+    }
+
+    /// A support team on the shop's project that logs time on tickets (and bills it when
+    /// `reinvoicing`), and a ticket of the shop's customer on `task`: answers (team, ticket).
+    pub async fn desk(&self, shop: &Shop, task: &str, reinvoicing: bool) -> R<(String, String)> {
+        let team = id(&self
+            .post(
+                Service::Helpdesk,
+                "/teams",
+                &serde_json::json!({"name": "Support", "use_timesheets": true,
+                    "use_time_reinvoicing": reinvoicing, "project_id": shop.project}),
+                StatusCode::CREATED,
+            )
+            .await?);
+        let ticket = id(&self
+            .post(
+                Service::Helpdesk,
+                "/tickets",
+                &serde_json::json!({"team_id": team, "customer_id": shop.customer, "title": "Help", "task_id": task}),
+                StatusCode::CREATED,
+            )
+            .await?);
+        Ok((team, ticket))
     }
 
     /// The exact sum of the hours of a sale line's timesheets, as projects lists them.

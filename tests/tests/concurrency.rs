@@ -48,23 +48,7 @@ async fn one_line(sys: &System) -> R {
     let shop = sys.shop("prepaid").await?;
     let (_, lines) = sys.sold(&shop, 1, "100").await?;
     let (line, task) = lines[0].clone();
-    let team = sys
-        .post(
-            Helpdesk,
-            "/teams",
-            &json!({"name": "Support", "use_timesheets": true, "use_time_reinvoicing": true, "project_id": shop.project}),
-            StatusCode::CREATED,
-        )
-        .await?;
-    let ticket = sys
-        .post(
-            Helpdesk,
-            "/tickets",
-            &json!({"team_id": id(&team), "customer_id": shop.customer, "title": "Slow", "task_id": task}),
-            StatusCode::CREATED,
-        )
-        .await?;
-    let ticket = id(&ticket);
+    let (_, ticket) = sys.desk(&shop, &task, true).await?;
     let (clients, each) = (16, 5);
     let hours = |c: usize, k: usize| Decimal::new(25 * ((c + k) % 6) as i64 + 25, 2);
     let task2 = task.clone();

@@ -63,23 +63,8 @@ async fn ticket_on_a_line(api: &Api) -> R<(String, String, String)> {
     let shop = api.shop("prepaid").await?;
     let (_, sold) = api.sold(&shop, 1, "20").await?;
     let (line, task) = sold[0].clone();
-    let team = api
-        .post(
-            Helpdesk,
-            "/teams",
-            &json!({"name": "Support", "use_timesheets": true, "use_time_reinvoicing": true, "project_id": shop.project}),
-            StatusCode::CREATED,
-        )
-        .await?;
-    let ticket = api
-        .post(
-            Helpdesk,
-            "/tickets",
-            &json!({"team_id": id(&team), "customer_id": shop.customer, "title": "Slow", "task_id": task}),
-            StatusCode::CREATED,
-        )
-        .await?;
-    Ok((line, task, id(&ticket)))
+    let (_, ticket) = api.desk(&shop, &task, true).await?;
+    Ok((line, task, ticket))
 }
 
 async fn ticket_sheets(api: &Api, ticket: &str) -> R<Vec<Value>> {

@@ -117,23 +117,7 @@ async fn projects_down(c: &mut Cluster) -> R {
     let shop = c.shop("prepaid").await?;
     let (_, sold) = c.sold(&shop, 1, "10").await?;
     let (line, task) = sold[0].clone();
-    let team = c
-        .post(
-            Helpdesk,
-            "/teams",
-            &json!({"name": "Support", "use_timesheets": true, "use_time_reinvoicing": true, "project_id": shop.project}),
-            StatusCode::CREATED,
-        )
-        .await?;
-    let ticket = c
-        .post(
-            Helpdesk,
-            "/tickets",
-            &json!({"team_id": id(&team), "customer_id": shop.customer, "title": "Printer on fire", "task_id": task}),
-            StatusCode::CREATED,
-        )
-        .await?;
-    let ticket = id(&ticket);
+    let (_, ticket) = c.desk(&shop, &task, true).await?;
     let time = format!("/tickets/{ticket}/timesheets");
     c.post(Helpdesk, &time, &json!({"employee": "Joel Willis", "hours": "1.5"}), StatusCode::CREATED).await?;
     c.converged(std::slice::from_ref(&line), 10).await?;

@@ -18,13 +18,7 @@ use shared::config::Service::{self, Helpdesk, Invoicing, Projects, Sales};
 
 /// Every operation (method, path template under `/api/v1`, query parameter names) of a document.
 fn operations(s: Service) -> Vec<(Method, String, Vec<String>)> {
-    let text = match s {
-        Sales => include_str!("../../openapi/sales.json"),
-        Invoicing => include_str!("../../openapi/invoicing.json"),
-        Projects => include_str!("../../openapi/projects.json"),
-        Helpdesk => include_str!("../../openapi/helpdesk.json"),
-    };
-    let doc: Value = serde_json::from_str(text).unwrap();
+    let doc = e2e::document(s);
     let mut out = vec![];
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for (m, op) in ops.as_object().unwrap() {
@@ -120,22 +114,7 @@ async fn ground(sys: &System) -> R<Ground> {
         .await?);
     let draft = sys.draft_order(&shop.customer, &shop.product, 1, "2").await?;
     let full = sys.draft_order(&shop.customer, &shop.product, 200, "1").await?;
-    let team = id(&sys
-        .post(
-            Helpdesk,
-            "/teams",
-            &json!({"name": "Desk", "use_timesheets": true, "project_id": shop.project}),
-            StatusCode::CREATED,
-        )
-        .await?);
-    let ticket = id(&sys
-        .post(
-            Helpdesk,
-            "/tickets",
-            &json!({"team_id": team, "customer_id": shop.customer, "title": "Hi", "task_id": task}),
-            StatusCode::CREATED,
-        )
-        .await?);
+    let (team, ticket) = sys.desk(&shop, &task, false).await?;
     let sheet = id(&sys
         .post(
             Helpdesk,

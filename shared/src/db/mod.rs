@@ -494,6 +494,14 @@ pub fn add_to_total_sql(table: &str, key_column: &str, value_column: &str, key: 
     )
 }
 
+/// The `n`-th (1-based) parameter of a statement in the connection's dialect.
+pub fn param(conn: &DbConn, n: usize) -> String {
+    match conn {
+        DbConn::Pg(_) => format!("${n}"),
+        DbConn::Sqlite(_) => format!("?{n}"),
+    }
+}
+
 /// Adds `delta` to a running total keyed by `key` in `table` (columns `key_column`, `value_column`
 /// and `version`), creating it at `delta`, version 1, when missing; returns the new total and
 /// version. One statement, so the row's lock is taken once and held as briefly as possible.
@@ -506,11 +514,8 @@ pub fn add_to_total(
     delta: rust_decimal::Decimal,
 ) -> Result<(rust_decimal::Decimal, i64), StoreError> {
     use diesel::RunQueryDsl;
-    let (k, d) = match conn {
-        DbConn::Pg(_) => ("$1", "$2"),
-        DbConn::Sqlite(_) => ("?1", "?2"),
-    };
-    let upsert = add_to_total_sql(table, key_column, value_column, k, d);
+    let (k, d) = (param(conn, 1), param(conn, 2));
+    let upsert = add_to_total_sql(table, key_column, value_column, &k, &d);
     let sql = format!("{upsert} RETURNING {value_column} AS total, version");
     let row: TotalRow =
         cached(diesel::sql_query(sql).bind::<DbUuid, _>(key).bind::<DbDecimal, _>(Dec(delta))).get_result(conn)?;

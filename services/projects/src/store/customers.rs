@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable};
-use shared::db::{DbConn, DbUuid, Uid, cached};
+use shared::db::{DbConn, DbUuid, Uid, cached, param};
 use shared::ids::{SaleLineId, TicketId};
 
 use super::Result;
@@ -21,14 +21,6 @@ struct Fact {
 
 const LINE: i32 = 0;
 const TICKET: i32 = 1;
-
-/// The `n`-th (1-based) parameter of a statement in the connection's dialect.
-fn param(conn: &DbConn, n: usize) -> String {
-    match conn {
-        DbConn::Pg(_) => format!("${n}"),
-        DbConn::Sqlite(_) => format!("?{n}"),
-    }
-}
 
 /// What is known of these lines and tickets, in one statement (none when nothing is asked).
 pub fn find(conn: &mut DbConn, lines: &[SaleLineId], tickets: &[TicketId]) -> Result<Customers> {
