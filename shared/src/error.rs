@@ -36,8 +36,10 @@ impl Error {
         Error::Invalid(vec![FieldError::new(field, message)])
     }
 
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Error {
-        Error::Conflict { code, detail: detail.into() }
+    /// A change the record's current state does not allow: a 409 with `code` from the
+    /// service's catalogue of refusals.
+    pub fn conflict(code: impl Refusal, detail: impl Into<String>) -> Error {
+        Error::Conflict { code: code.code(), detail: detail.into() }
     }
 
     /// A record named in a request body that does not exist: a 422 on that field.
@@ -57,6 +59,34 @@ impl From<Error> for ApiError {
             Error::Peer(p) => p.into(),
         }
     }
+}
+
+/// A service's catalogue of refusals: each 409 `code` it can answer, declared once (see
+/// [`refusals!`](crate::refusals)).
+pub trait Refusal: Copy {
+    fn code(self) -> &'static str;
+}
+
+/// Declares a service's refusals: an enum whose variants are the codes, and `CODES`, the list
+/// its OpenAPI document gives as `Problem.code`. A code that is not declared does not compile.
+#[macro_export]
+macro_rules! refusals {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $code:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        $vis enum $name { $($(#[$vmeta])* $variant,)+ }
+
+        impl $name {
+            /// Every code of the catalogue.
+            pub const CODES: &'static [&'static str] = &[$($code,)+];
+        }
+
+        impl $crate::error::Refusal for $name {
+            fn code(self) -> &'static str {
+                match self { $($name::$variant => $code,)+ }
+            }
+        }
+    };
 }
 
 /// Collects field errors, so a request learns all that is wrong with it at once.

@@ -22,7 +22,13 @@ fn problem(description: &str) -> RefOr<utoipa::openapi::Response> {
 
 fn complete_operation(op: &mut Operation, has_path_id: bool, has_body: bool, is_post: bool) {
     let mut add = |code: &str, description: &str| {
-        op.responses.responses.entry(code.to_owned()).or_insert_with(|| problem(description));
+        let entry = op.responses.responses.entry(code.to_owned()).or_insert_with(|| problem(description));
+        // An operation that declares the status itself gets the shared words unless it has its own.
+        if let RefOr::T(r) = entry
+            && r.description.is_empty()
+        {
+            r.description = description.to_owned();
+        }
     };
     add(
         "400",
@@ -128,6 +134,222 @@ pub fn complete(api: &mut OpenApi) {
             if let Some(op) = op {
                 let has_body = op.request_body.is_some();
                 complete_operation(op, has_path_id, has_body, is_post);
+            }
+        }
+    }
+}
+
+/// The description of every service's tags, in the order `/docs` shows them; a document lists
+/// the ones its operations use. Service-to-service operations sit under `internal`.
+const TAGS: &[(&str, &str)] = &[
+    ("customers", "Customers and their prepaid hours."),
+    ("products", "Products, services of hours among them, and units of measure."),
+    ("orders", "Sales orders: draft, confirm, cancel, invoice."),
+    ("order-lines", "Order lines: what was sold, delivered and invoiced."),
+    ("invoices", "Invoices and credit notes: draft, post, cancel, credit."),
+    ("payments", "Payments recorded against posted invoices."),
+    ("projects", "Projects that hold the tasks of sold services."),
+    ("tasks", "Tasks: where time is logged, each on at most one sale line."),
+    ("timesheets", "Timesheets: the one ledger of time."),
+    ("teams", "Helpdesk teams and the project their time goes to."),
+    ("tickets", "Tickets and the time logged on them."),
+    (
+        "internal",
+        "Service-to-service operations (role `service` only): the totals and claims the services \
+         exchange through their outboxes. Not for frontends.",
+    ),
+];
+
+/// Turns a collected document into the one served and committed, with what generated clients
+/// need to produce exact types (each rule is checked over the committed documents by a test):
+///
+/// - every property of a response-only record is `required` (a nullable one stays nullable):
+///   the services always send every field, so `email: string | null`, not `email?: ...`;
+/// - a nullable reference (`oneOf: [null, $ref]`) carries its description beside `oneOf`,
+///   where generators read it, not inside the `$ref` branch;
+/// - `Idempotency-Key` is a declared header of every POST;
+/// - `Problem.code` is the enum of every code this service answers (`codes`);
+/// - top-level `tags` describe the tags the operations use;
+/// - `servers` is relative, so the document works wherever the service is served.
+pub fn finish(api: &OpenApi, codes: &[&str]) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let mut doc = serde_json::to_value(api).unwrap_or(Value::Null);
+    doc["servers"] = json!([{"url": "/", "description": "The service itself, where this document is served."}]);
+
+    let mut used_tags = std::collections::BTreeSet::new();
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for item in paths.values_mut() {
+            for (method, op) in item.as_object_mut().into_iter().flatten() {
+                for t in op["tags"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+                    used_tags.insert(t.to_owned());
+                }
+                if method == "post" {
+                    let params = op.as_object_mut().map(|o| o.entry("parameters").or_insert_with(|| json!([])));
+                    if let Some(Value::Array(params)) = params {
+                        params.push(idempotency_key_parameter());
+                    }
+                }
+            }
+        }
+    }
+    doc["tags"] = TAGS
+        .iter()
+        .filter(|(name, _)| used_tags.contains(*name))
+        .map(|(name, description)| json!({"name": name, "description": description}))
+        .collect();
+
+    describe_successes(&mut doc);
+    let responses = reachable(&doc, &["paths"], |key| key == "responses");
+    let requests = reachable(&doc, &["paths"], |key| key == "requestBody" || key == "parameters");
+    if let Some(schemas) = doc["components"]["schemas"].as_object_mut() {
+        for (name, schema) in schemas.iter_mut() {
+            if responses.contains(name) && !requests.contains(name) && name != "Problem" {
+                require_every_property(schema);
+            }
+            describe_beside_one_of(schema);
+        }
+        if let Some(code) = schemas.get_mut("Problem").and_then(|p| p["properties"].get_mut("code")) {
+            let description = code["description"].take();
+            *code = json!({"$ref": "#/components/schemas/ProblemCode", "description": description});
+            let mut all: Vec<&str> = crate::problem::SHARED_CODES.iter().chain(codes).copied().collect();
+            all.sort_unstable();
+            all.dedup();
+            schemas.insert(
+                "ProblemCode".into(),
+                json!({
+                    "type": "string",
+                    "description": "Every code this service answers: the shared ones, and the refusals (409) of its \
+                                    own catalogue.",
+                    "enum": all,
+                    "example": "validation",
+                }),
+            );
+        }
+    }
+    doc
+}
+
+/// A success without a description gets its record's: "A sales order ..." for a 200 or 201
+/// of `OrderDto`, "A page of ..." for a list.
+fn describe_successes(doc: &mut serde_json::Value) {
+    use serde_json::Value;
+    let schemas = doc["components"]["schemas"].clone();
+    let Some(paths) = doc["paths"].as_object_mut() else { return };
+    for op in paths.values_mut().flat_map(|item| item.as_object_mut().into_iter().flat_map(|o| o.values_mut())) {
+        let Some(responses) = op["responses"].as_object_mut() else { continue };
+        for (status, response) in responses.iter_mut() {
+            if response["description"].as_str().is_some_and(|d| !d.is_empty()) {
+                continue;
+            }
+            let record = response["content"]["application/json"]["schema"]["$ref"]
+                .as_str()
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                .unwrap_or_default();
+            let about = match record.strip_prefix("Page_") {
+                Some(item) => format!("A page of records, newest first: {}", first_sentence(&schemas[item])),
+                None => first_sentence(&schemas[record]),
+            };
+            let description = match (status.as_str(), about.is_empty()) {
+                ("201", false) => format!("Created: {about} `Location` gives its path."),
+                ("201", true) => "Created; `Location` gives its path.".to_owned(),
+                ("204", _) => "Done; no content.".to_owned(),
+                (_, false) => about,
+                (_, true) => "OK.".to_owned(),
+            };
+            response["description"] = Value::String(description);
+        }
+    }
+}
+
+fn first_sentence(schema: &serde_json::Value) -> String {
+    let text = schema["description"].as_str().unwrap_or_default();
+    match text.find(". ") {
+        Some(end) => text[..=end].replace('\n', " "),
+        None => text.replace('\n', " "),
+    }
+}
+
+fn idempotency_key_parameter() -> serde_json::Value {
+    serde_json::json!({
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": false,
+        "description": "Makes a retry safe: a repeat with the same key (and the same body) from the same caller \
+                        answers what the first answered and changes nothing more; the same key with another body \
+                        is a 422. Keys are kept at least 24 hours.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+        "example": "4f1c2a9e-order-17"
+    })
+}
+
+/// The component schemas reachable from the members named `key` under `root` (following
+/// `$ref`s through other components).
+fn reachable(doc: &serde_json::Value, root: &[&str], key: impl Fn(&str) -> bool) -> std::collections::BTreeSet<String> {
+    use serde_json::Value;
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(o) => {
+                if let Some(Value::String(r)) = o.get("$ref")
+                    && let Some(name) = r.strip_prefix("#/components/schemas/")
+                {
+                    out.push(name.to_owned());
+                }
+                o.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    fn under_key(v: &Value, key: &dyn Fn(&str) -> bool, out: &mut Vec<String>) {
+        match v {
+            Value::Object(o) => o.iter().for_each(|(k, v)| if key(k) { refs(v, out) } else { under_key(v, key, out) }),
+            Value::Array(a) => a.iter().for_each(|v| under_key(v, key, out)),
+            _ => {}
+        }
+    }
+    let mut start = doc;
+    for r in root {
+        start = &start[*r];
+    }
+    let mut todo = vec![];
+    under_key(start, &key, &mut todo);
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(name) = todo.pop() {
+        if seen.insert(name.clone()) {
+            refs(&doc["components"]["schemas"][&name], &mut todo);
+        }
+    }
+    seen
+}
+
+fn require_every_property(schema: &mut serde_json::Value) {
+    if let Some(props) = schema["properties"].as_object() {
+        let all: Vec<serde_json::Value> = props.keys().map(|k| serde_json::Value::String(k.clone())).collect();
+        schema["required"] = serde_json::Value::Array(all);
+    }
+}
+
+/// `{"oneOf": [{"type": "null"}, {"$ref": ..., "description": ...}]}` keeps its description
+/// (and example) beside `oneOf`, for every property of `schema`.
+fn describe_beside_one_of(schema: &mut serde_json::Value) {
+    let Some(props) = schema["properties"].as_object_mut() else { return };
+    for prop in props.values_mut() {
+        let Some(branches) = prop.get_mut("oneOf").and_then(|b| b.as_array_mut()) else { continue };
+        let mut lifted = serde_json::Map::new();
+        for branch in branches.iter_mut() {
+            if let Some(b) = branch.as_object_mut()
+                && b.contains_key("$ref")
+            {
+                for key in ["description", "example", "examples"] {
+                    if let Some(v) = b.remove(key) {
+                        lifted.insert(key.to_owned(), v);
+                    }
+                }
+            }
+        }
+        if let Some(p) = prop.as_object_mut() {
+            for (k, v) in lifted {
+                p.entry(k).or_insert(v);
             }
         }
     }

@@ -48,7 +48,7 @@ impl utoipa::PartialSchema for Limit {
         use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
         ObjectBuilder::new()
             .schema_type(Type::Integer)
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
             .minimum(Some(1))
             .maximum(Some(MAX_LIMIT))
             .default(Some(serde_json::json!(DEFAULT_LIMIT)))

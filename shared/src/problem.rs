@@ -52,6 +52,29 @@ pub struct Problem {
     pub errors: Option<Vec<FieldError>>,
 }
 
+/// Every `code` the shared machinery answers with, whatever the service (each service adds
+/// its own refusals, the 409 codes of its catalogue). `Problem.code` in each document is the
+/// enum of both.
+pub const SHARED_CODES: &[&str] = &[
+    "bad_request",
+    "unauthorized",
+    "forbidden",
+    "not_found",
+    "method_not_allowed",
+    "conflict",
+    "precondition_failed",
+    "too_large",
+    "request_timeout",
+    "headers_too_large",
+    "unsupported_media_type",
+    "validation",
+    "idempotency_key_reused",
+    "unavailable",
+    "outcome_unknown",
+    "internal",
+    "refused",
+];
+
 /// Which part of a request did not arrive in time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TooSlow {
@@ -74,6 +97,9 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("conflict ({code}): {detail}")]
     Conflict { code: &'static str, detail: String },
+    /// `If-Match` names another version than the record's current one.
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
     #[error("body too large")]
     TooLarge,
     /// The request's headers or body did not arrive in time.
@@ -114,6 +140,9 @@ impl ApiError {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", "Not found"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed"),
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code, "Not allowed in the current state"),
+            ApiError::PreconditionFailed(_) => {
+                (StatusCode::PRECONDITION_FAILED, "precondition_failed", "Precondition failed")
+            }
             ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", "Body too large"),
             ApiError::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "request_timeout", "Request too slow"),
             ApiError::HeadersTooLarge => {
@@ -136,7 +165,10 @@ impl ApiError {
         let (status, code, title) = self.parts();
         let (detail, errors) = match self {
             ApiError::BadRequest { detail, errors } => (detail.clone(), Some(errors.clone()).filter(|e| !e.is_empty())),
-            ApiError::Unauthorized(d) | ApiError::Forbidden(d) | ApiError::NotFound(d) => (d.clone(), None),
+            ApiError::Unauthorized(d)
+            | ApiError::Forbidden(d)
+            | ApiError::NotFound(d)
+            | ApiError::PreconditionFailed(d) => (d.clone(), None),
             ApiError::MethodNotAllowed => ("this method is not allowed on this resource".into(), None),
             ApiError::Conflict { detail, .. } => (detail.clone(), None),
             ApiError::TooLarge => ("the request body is larger than 1 MiB".into(), None),
@@ -252,13 +284,13 @@ pub async fn problem_for_framework_errors<B: actix_web::body::MessageBody + 'sta
         // Any other refusal keeps its status (e.g. 431), in the same shape.
         s => {
             let reason = s.canonical_reason().unwrap_or("Client error");
-            let code = reason.to_ascii_lowercase().replace(' ', "_");
+            let code = "refused";
             let problem = Problem {
                 kind: format!("urn:prepaid-support:problem:{code}"),
                 title: reason.to_owned(),
                 status: s.as_u16(),
                 detail: reason.to_lowercase(),
-                code,
+                code: code.into(),
                 errors: None,
             };
             let (req, res) = res.into_parts();
@@ -277,5 +309,39 @@ pub async fn problem_for_framework_errors<B: actix_web::body::MessageBody + 'sta
 fn copy_allow<B>(from: &HttpResponse<B>, to: &mut HttpResponse) {
     if let Some(allow) = from.headers().get(header::ALLOW) {
         to.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shared_answer_has_a_declared_code() {
+        let all = [
+            ApiError::BadRequest { detail: String::new(), errors: vec![] },
+            ApiError::Unauthorized(String::new()),
+            ApiError::Forbidden(String::new()),
+            ApiError::NotFound(String::new()),
+            ApiError::MethodNotAllowed,
+            ApiError::conflict("conflict", ""),
+            ApiError::PreconditionFailed(String::new()),
+            ApiError::TooLarge,
+            ApiError::RequestTimeout(TooSlow::Body),
+            ApiError::HeadersTooLarge,
+            ApiError::UnsupportedMediaType(String::new()),
+            ApiError::Validation(vec![]),
+            ApiError::IdempotencyMismatch,
+            ApiError::Unavailable(String::new()),
+            ApiError::OutcomeUnknown(String::new()),
+            ApiError::Internal(String::new()),
+        ];
+        for e in &all {
+            assert!(SHARED_CODES.contains(&e.to_problem().code.as_str()), "{e:?}");
+        }
+        // Each declared code but `refused` (the framework's other refusals) is answered by one.
+        for code in SHARED_CODES.iter().filter(|c| **c != "refused") {
+            assert!(all.iter().any(|e| e.to_problem().code == *code), "{code} is declared but never answered");
+        }
     }
 }

@@ -33,6 +33,8 @@ pub struct ServiceApp {
     pub on_delivered: OnDelivered,
     /// Work of the service's own that runs beside it until it stops (none: [`no_background`]).
     pub background: fn(Ctx, CancellationToken) -> futures_util::future::BoxFuture<'static, ()>,
+    /// The service's catalogue of refusals: every 409 `code` its domain answers.
+    pub refusals: &'static [&'static str],
 }
 
 /// For a service with no background work of its own.
@@ -145,8 +147,9 @@ pub async fn start(app: ServiceApp, config: Config, listener: Option<TcpListener
 
     let data = ctx.clone();
     let routes = app.routes;
-    let document = web::Data::new(ApiDocument(openapi(&app)));
-    let methods = web::Data::new(Methods::new(&document.0));
+    let collected = openapi(&app);
+    let document = web::Data::new(ApiDocument(crate::openapi::finish(&collected, app.refusals)));
+    let methods = web::Data::new(Methods::new(&collected));
     let cors_origins = config.cors.clone();
     if cors_origins != CorsOrigins::Off {
         tracing::info!(service = %app.service, origins = ?cors_origins, "CORS on");
@@ -195,6 +198,16 @@ pub async fn start(app: ServiceApp, config: Config, listener: Option<TcpListener
 
 /// The OpenAPI document of a service, as collected from its registered handlers.
 pub fn openapi(app: &ServiceApp) -> utoipa::openapi::OpenApi {
+    collected(app)
+}
+
+/// The document served at `/api/v1/openapi.json` and committed under `openapi/`: the
+/// collected one, finished for generated clients ([`crate::openapi::finish`]).
+pub fn document(app: &ServiceApp) -> serde_json::Value {
+    crate::openapi::finish(&collected(app), app.refusals)
+}
+
+fn collected(app: &ServiceApp) -> utoipa::openapi::OpenApi {
     let (_, mut api) = App::new()
         .into_utoipa_app()
         .service(utoipa_actix_web::scope("/api/v1").configure(app.routes))
@@ -213,8 +226,6 @@ pub fn openapi(app: &ServiceApp) -> utoipa::openapi::OpenApi {
          `Idempotency-Key`.",
         app.service.name()
     ));
-    api.servers =
-        Some(vec![utoipa::openapi::server::Server::new(format!("http://127.0.0.1:{}", app.service.default_port()))]);
     crate::openapi::complete(&mut api);
     api
 }
@@ -268,7 +279,7 @@ where
     Ok(server)
 }
 
-struct ApiDocument(utoipa::openapi::OpenApi);
+struct ApiDocument(serde_json::Value);
 
 /// How long a client may take to send a request's headers (actix answers 408 itself after
 /// that; [`crate::connection`] gives it a problem body).

@@ -24,6 +24,7 @@ pub fn app() -> ServiceApp {
         migrations: Migrations { postgres: || POSTGRES, sqlite: || SQLITE },
         routes: api::routes,
         background: shared::server::no_background,
+        refusals: domain::Refusal::CODES,
         on_delivered: Arc::new(|_, _, _| Ok(())),
     }
 }

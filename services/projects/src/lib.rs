@@ -26,5 +26,6 @@ pub fn app() -> ServiceApp {
         routes: api::routes,
         on_delivered: Arc::new(|_, _, _| Ok(())),
         background: |ctx, stop| Box::pin(reconcile::run(ctx, stop)),
+        refusals: domain::Refusal::CODES,
     }
 }

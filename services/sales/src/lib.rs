@@ -23,6 +23,7 @@ pub fn app() -> ServiceApp {
         migrations: Migrations { postgres: || POSTGRES, sqlite: || SQLITE },
         routes: api::routes,
         background: shared::server::no_background,
+        refusals: domain::Refusal::CODES,
         on_delivered: Arc::new(domain::generation::on_delivered),
     }
 }

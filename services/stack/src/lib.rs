@@ -84,7 +84,7 @@ pub async fn start_all(plan: Plan) -> Result<Stack, StartError> {
 
 /// The OpenAPI document of a service as committed under `openapi/`: pretty JSON, newline-ended.
 pub fn openapi_text(service: Service) -> Result<String, StartError> {
-    let doc = shared::server::openapi(&app(service));
+    let doc = shared::server::document(&app(service));
     let mut text = serde_json::to_string_pretty(&doc).map_err(|e| StartError::Other(e.to_string()))?;
     text.push('\n');
     Ok(text)

@@ -20,6 +20,7 @@ use crate::domain::tickets::{self, NewTicket, Shown, Stage, TicketChanges, Ticke
 /// Where a ticket stands.
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = TicketStage)]
 #[schema(example = "in_progress")]
 pub enum StageDto {
     New,
@@ -45,7 +46,7 @@ pub struct TicketDto {
     /// The ticket's id, given by the server.
     pub id: TicketId,
     /// 1, 2, … per database, gap-free.
-    #[schema(example = 42)]
+    #[schema(example = 42, value_type = i32, minimum = 1)]
     pub number: i64,
     /// The team that answers the ticket.
     pub team_id: TeamId,
@@ -157,7 +158,7 @@ pub struct TicketQuery {
     /// Only this customer's tickets.
     pub customer_id: Option<CustomerId>,
     /// `new`, `in_progress`, `solved` or `cancelled`.
-    #[param(example = "in_progress")]
+    #[param(example = "in_progress", value_type = Option<StageDto>)]
     pub stage: Option<String>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<Limit>,

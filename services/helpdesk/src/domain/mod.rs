@@ -44,3 +44,13 @@ pub fn peer_rejection(e: PeerError) -> Error {
         other => Error::Peer(other),
     }
 }
+
+shared::refusals! {
+    /// Every refusal of this service: the `code` of each 409 its domain answers.
+    pub enum Refusal {
+        /// The ticket's team has no project for its time.
+        TeamWithoutProject = "team_without_project",
+        /// The ticket's team does not use timesheets.
+        TimesheetsDisabled = "timesheets_disabled",
+    }
+}

@@ -5,6 +5,7 @@
 //! (a timeout, a broken connection) is asked again with it until projects says what became of
 //! it: the caller is never told "nothing was recorded" about time that was.
 
+use super::Refusal;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use shared::Dec2;
@@ -42,7 +43,7 @@ pub async fn log(
     let (ticket, team) = tickets::load_with_team(ctx, id).await?;
     if !team.use_timesheets {
         return Err(Error::conflict(
-            "timesheets_disabled",
+            Refusal::TimesheetsDisabled,
             format!("team {} does not use timesheets on tickets", team.id),
         ));
     }
@@ -56,7 +57,7 @@ pub async fn log(
         (None, Some(p)) => Some(p.0),
         (None, None) => {
             return Err(Error::conflict(
-                "team_without_project",
+                Refusal::TeamWithoutProject,
                 format!("team {} has no project for ticket time", team.id),
             ));
         }

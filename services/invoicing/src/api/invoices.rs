@@ -22,6 +22,7 @@ use crate::domain::lifecycle::{self, CreditLine};
 /// `invoice` or `credit_note`.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = InvoiceKind)]
 #[schema(example = "invoice")]
 pub enum KindDto {
     Invoice,
@@ -31,6 +32,7 @@ pub enum KindDto {
 /// `draft` (no number yet, still counts as invoiced), `posted` (numbered) or `cancelled`.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = InvoiceState)]
 #[schema(example = "posted")]
 pub enum StateDto {
     Draft,
@@ -41,6 +43,7 @@ pub enum StateDto {
 /// `not_paid`, `partial` or `paid`.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = InvoicePaymentState)]
 #[schema(example = "not_paid")]
 pub enum PaymentStateDto {
     NotPaid,
@@ -291,10 +294,8 @@ pub struct InvoiceQuery {
     /// Only invoices of this sales order.
     pub sale_order_id: Option<OrderId>,
     /// Only invoices in this state.
-    #[param(inline)]
     pub state: Option<StateDto>,
     /// Only invoices, or only credit notes.
-    #[param(inline)]
     pub kind: Option<KindDto>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<Limit>,

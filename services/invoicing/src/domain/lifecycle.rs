@@ -1,5 +1,6 @@
 //! What happens to an invoice after it is made: posting (numbering), cancelling, crediting.
 
+use super::Refusal;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, Utc};
@@ -21,7 +22,7 @@ pub fn post(conn: &mut DbConn, caller: &Caller, id: InvoiceId) -> Result<Invoice
     let mut invoice = invoices::lock(conn, id)?;
     if invoice.state != State::Draft {
         return Err(Error::conflict(
-            "invoice_not_draft",
+            Refusal::InvoiceNotDraft,
             format!("invoice {id} is {}; only a draft can be posted", invoice.state.as_str()),
         ));
     }
@@ -44,19 +45,19 @@ pub fn cancel(conn: &mut DbConn, caller: &Caller, id: InvoiceId) -> Result<Invoi
     let mut invoice = invoices::lock(conn, id)?;
     match invoice.state {
         State::Cancelled => {
-            return Err(Error::conflict("invoice_cancelled", format!("invoice {id} is cancelled already")));
+            return Err(Error::conflict(Refusal::InvoiceCancelled, format!("invoice {id} is cancelled already")));
         }
         State::Draft => {}
         State::Posted => {
             if store::payments::count(conn, id)? > 0 {
                 return Err(Error::conflict(
-                    "invoice_has_payments",
+                    Refusal::InvoiceHasPayments,
                     format!("invoice {id} has payments; it cannot be cancelled"),
                 ));
             }
             if invoice.kind == Kind::Invoice && store::invoices::count_credit_notes(conn, id)? > 0 {
                 return Err(Error::conflict(
-                    "invoice_credited",
+                    Refusal::InvoiceCredited,
                     format!("invoice {id} is reversed by a credit note that is not cancelled; cancel that first"),
                 ));
             }
@@ -64,7 +65,7 @@ pub fn cancel(conn: &mut DbConn, caller: &Caller, id: InvoiceId) -> Result<Invoi
                 // Its posting released the billed timesheets; reviving the invoice they were
                 // billed on would let them be billed twice.
                 return Err(Error::conflict(
-                    "credit_note_released_timesheets",
+                    Refusal::CreditNoteReleasedTimesheets,
                     format!("credit note {id} released billed timesheets when it was posted; it cannot be cancelled"),
                 ));
             }
@@ -101,13 +102,13 @@ pub fn credit(conn: &mut DbConn, caller: &Caller, id: InvoiceId, lines: Option<V
     let invoice = invoices::lock(conn, id)?;
     if invoice.kind != Kind::Invoice {
         return Err(Error::conflict(
-            "not_an_invoice",
+            Refusal::NotAnInvoice,
             format!("{id} is a credit note; only an invoice can be credited"),
         ));
     }
     if invoice.state != State::Posted {
         return Err(Error::conflict(
-            "invoice_not_posted",
+            Refusal::InvoiceNotPosted,
             format!("invoice {id} is {}; only a posted invoice can be credited", invoice.state.as_str()),
         ));
     }
@@ -118,7 +119,10 @@ pub fn credit(conn: &mut DbConn, caller: &Caller, id: InvoiceId, lines: Option<V
         Some(wanted) => pick(&invoice, &wanted, remaining)?,
     };
     if picks.is_empty() {
-        return Err(Error::conflict("nothing_to_credit", format!("everything on invoice {id} is credited already")));
+        return Err(Error::conflict(
+            Refusal::NothingToCredit,
+            format!("everything on invoice {id} is credited already"),
+        ));
     }
     let note_lines = picks
         .into_iter()

@@ -1,5 +1,6 @@
 //! Payments against posted invoices: each lowers the residual, never below zero.
 
+use super::Refusal;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use shared::auth::Caller;
@@ -40,7 +41,7 @@ pub fn pay(
     let mut invoice = invoices::lock(conn, id)?;
     if invoice.state != State::Posted {
         return Err(Error::conflict(
-            "invoice_not_posted",
+            Refusal::InvoiceNotPosted,
             format!("invoice {id} is {}; only a posted invoice can be paid", invoice.state.as_str()),
         ));
     }

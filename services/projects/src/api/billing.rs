@@ -38,6 +38,7 @@ pub struct ClaimedLineDto {
     /// Hours of the timesheets billed on the invoice for this line.
     pub hours: Dec2,
     /// How many timesheets make these hours.
+    #[schema(value_type = i32, minimum = 0)]
     pub timesheets: i64,
 }
 
@@ -72,7 +73,7 @@ pub struct ReleaseDto {
 /// their hours. Repeating it for the same invoice answers the same hours.
 ///
 /// Roles: admin, service.
-#[utoipa::path(tag = "billing", operation_id = "claim_timesheets", request_body = ClaimRequest,
+#[utoipa::path(tag = "internal", operation_id = "claim_timesheets", request_body = ClaimRequest,
     responses((status = 200, body = ClaimDto), (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/timesheet-claims")]
 pub async fn claim_timesheets(
@@ -109,7 +110,7 @@ pub async fn claim_timesheets(
 /// editable, and the next invoice bills them.
 ///
 /// Roles: admin, service.
-#[utoipa::path(tag = "billing", operation_id = "release_timesheets", params(("invoice_id" = InvoiceId, Path, description = "The invoice whose timesheets to release (cancelled or credited).")),
+#[utoipa::path(tag = "internal", operation_id = "release_timesheets", params(("invoice_id" = InvoiceId, Path, description = "The invoice whose timesheets to release (cancelled or credited).")),
     request_body = Option<ReleaseRequest>, responses((status = 200, body = ReleaseDto)))]
 #[post("/timesheet-claims/{invoice_id}/release")]
 pub async fn release_timesheets(

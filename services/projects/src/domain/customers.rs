@@ -4,6 +4,7 @@
 //! them before the write (`crate::peers`), and read here, inside the write's transaction, from
 //! what projects keeps of it (`store::customers`).
 
+use super::Refusal;
 use std::collections::{HashMap, HashSet};
 
 use shared::db::DbConn;
@@ -220,7 +221,7 @@ impl Customers {
         };
         known.ok_or_else(|| {
             Error::conflict(
-                "links_changed",
+                Refusal::LinksChanged,
                 format!(
                     "{whose} came into this request while it was checked (a task moved to another line \
                      meanwhile); nothing was recorded, send it again"

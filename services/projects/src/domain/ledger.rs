@@ -3,6 +3,7 @@
 //! the outbox as an absolute value with a growing version, so its receiver can apply it once,
 //! in order, whatever is retried or duplicated on the way.
 
+use super::Refusal;
 use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
@@ -64,7 +65,7 @@ impl Deltas {
         let applied = store::totals::apply(conn, &changes)?;
         if let Some(&(task, _, _)) = changes.tasks.iter().find(|(t, _, _)| !applied.tasks.contains(t)) {
             return Err(Error::conflict(
-                "task_moved",
+                Refusal::TaskMoved,
                 format!(
                     "task {task} was moved to another sale line while this time was recorded; nothing was \
                      recorded, send it again"

@@ -18,3 +18,15 @@ pub fn check_period(from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDat
         _ => Ok(()),
     }
 }
+
+shared::refusals! {
+    /// Every refusal of this service: the `code` of each 409 its domain answers.
+    pub enum Refusal {
+        /// A task's or ticket's links changed while the request was checked.
+        LinksChanged = "links_changed",
+        /// The task moved to another sale line while the time was recorded.
+        TaskMoved = "task_moved",
+        /// The timesheet is billed on an invoice.
+        TimesheetInvoiced = "timesheet_invoiced",
+    }
+}

@@ -1,3 +1,4 @@
+use super::Refusal;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use shared::auth::Caller;
@@ -281,7 +282,7 @@ fn find(conn: &mut DbConn, id: TimesheetId) -> Result<Timesheet> {
 fn ensure_unbilled(sheet: &Timesheet) -> Result<()> {
     match sheet.invoice_id {
         Some(inv) => Err(Error::conflict(
-            "timesheet_invoiced",
+            Refusal::TimesheetInvoiced,
             format!(
                 "timesheet {} is billed on invoice {inv}; cancel the invoice or credit it to change this time",
                 sheet.id

@@ -54,7 +54,7 @@ pub struct InvoiceLineDto {
     #[schema(example = "10.00")]
     pub quantity: Dec2,
     /// Unit of measure of `quantity` (`unit`, `hour` or `day`).
-    #[schema(example = "hour")]
+    #[schema(example = "hour", value_type = crate::domain::Uom)]
     pub uom: String,
     /// Price of one `uom`, before discount and tax.
     #[schema(example = "90.00")]

@@ -236,7 +236,7 @@ pub async fn update_line(
 /// `version` is newer than the one held.
 ///
 /// Roles: admin, service.
-#[utoipa::path(tag = "order-lines", operation_id = "put_order_line_timesheet_total", params(("id" = SaleLineId, Path, description = "The order line's id.")),
+#[utoipa::path(tag = "internal", operation_id = "put_order_line_timesheet_total", params(("id" = SaleLineId, Path, description = "The order line's id.")),
     request_body = TimesheetTotalDto,
     responses((status = 200, body = TotalAppliedDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[put("/order-lines/{id}/timesheet-total")]
@@ -255,7 +255,7 @@ pub async fn timesheet_total(
 /// when `version` is newer than the one held.
 ///
 /// Roles: admin, service.
-#[utoipa::path(tag = "order-lines", operation_id = "put_order_line_invoiced_total", params(("id" = SaleLineId, Path, description = "The order line's id.")),
+#[utoipa::path(tag = "internal", operation_id = "put_order_line_invoiced_total", params(("id" = SaleLineId, Path, description = "The order line's id.")),
     request_body = InvoicedTotalDto,
     responses((status = 200, body = TotalAppliedDto), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[put("/order-lines/{id}/invoiced-total")]

@@ -127,10 +127,10 @@ pub struct OrderQuery {
     /// Only this customer's orders.
     pub customer_id: Option<CustomerId>,
     /// `draft`, `sale` or `cancel`.
-    #[param(example = "sale")]
+    #[param(example = "sale", value_type = Option<OrderState>)]
     pub state: Option<String>,
     /// `no`, `to_invoice`, `invoiced` or `upselling`.
-    #[param(example = "to_invoice")]
+    #[param(example = "to_invoice", value_type = Option<InvoiceStatus>)]
     pub invoice_status: Option<String>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<Limit>,

@@ -155,7 +155,7 @@ pub struct ProductQuery {
     /// `service` or `goods`.
     #[serde(rename = "type")]
     #[param(rename = "type")]
-    #[param(example = "service")]
+    #[param(example = "service", value_type = Option<ProductType>)]
     pub product_type: Option<String>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<Limit>,

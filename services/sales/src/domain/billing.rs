@@ -2,6 +2,7 @@
 //! first) and cancelling one (its draft invoices with it). Every call to another service
 //! happens outside any transaction; a failure leaves nothing changed here.
 
+use super::Refusal;
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
@@ -95,7 +96,7 @@ pub async fn invoice(ctx: &Ctx, caller: &Caller, id: OrderId, period: Period) ->
     let o = ctx.db.run(move |c| orders::load(c, id)).await?;
     if o.order.state != OrderState::Sale {
         return Err(Error::conflict(
-            "order_not_confirmed",
+            Refusal::OrderNotConfirmed,
             format!("order {} is {}; only confirmed orders are invoiced", o.order.name, o.order.state),
         ));
     }
@@ -165,7 +166,7 @@ pub async fn invoice(ctx: &Ctx, caller: &Caller, id: OrderId, period: Period) ->
 }
 
 fn nothing_to_invoice(o: &OrderWithLines) -> Error {
-    Error::conflict("nothing_to_invoice", format!("order {} has nothing to invoice", o.order.name))
+    Error::conflict(Refusal::NothingToInvoice, format!("order {} has nothing to invoice", o.order.name))
 }
 
 async fn claim(ctx: &Ctx, invoice: InvoiceId, lines: Vec<Uuid>, period: Period) -> Result<HashMap<Uuid, Decimal>> {
@@ -275,7 +276,7 @@ pub async fn prepare_cancel(ctx: &Ctx, caller: &Caller, id: OrderId) -> Result<(
     super::access::may_sell(caller)?;
     let o = ctx.db.run(move |c| orders::load(c, id)).await?;
     if o.order.state == OrderState::Cancel {
-        return Err(Error::conflict("order_cancelled", format!("order {} is already cancelled", o.order.name)));
+        return Err(Error::conflict(Refusal::OrderCancelled, format!("order {} is already cancelled", o.order.name)));
     }
     if o.order.state == OrderState::Sale {
         let invoices = invoices_of(ctx, id).await?;
@@ -288,7 +289,7 @@ pub async fn prepare_cancel(ctx: &Ctx, caller: &Caller, id: OrderId) -> Result<(
             invoices.iter().find(|i| i.kind == "invoice" && i.state == "posted" && !reversed.contains(&i.id))
         {
             return Err(Error::conflict(
-                "order_invoiced",
+                Refusal::OrderInvoiced,
                 format!(
                     "order {} has posted invoice {} that no credit note reverses; credit it first",
                     o.order.name, posted.id
@@ -318,7 +319,7 @@ pub fn cancel(c: &mut DbConn, id: OrderId) -> Result<OrderWithLines> {
     store::orders::lock(c, id)?;
     let o = orders::load(c, id)?;
     if o.order.state == OrderState::Cancel {
-        return Err(Error::conflict("order_cancelled", format!("order {} is already cancelled", o.order.name)));
+        return Err(Error::conflict(Refusal::OrderCancelled, format!("order {} is already cancelled", o.order.name)));
     }
     store::orders::set_state(c, id, OrderState::Cancel, o.order.confirmed_at)?;
     orders::refresh_status(c, id)

@@ -3,6 +3,7 @@
 //! resend never creates a second task or project; the answers come back through
 //! `on_delivered`, which stores the task and project ids on the lines.
 
+use super::Refusal;
 use std::time::{Duration, Instant};
 
 use shared::config::Service;
@@ -59,7 +60,7 @@ pub fn generate(conn: &mut DbConn, order: &mut Order, lines: &[Line]) -> Result<
                     .ok_or_else(|| Error::not_found("product", line.product_id))?;
                 let Some(project) = product.project_id else {
                     return Err(Error::conflict(
-                        "project_required",
+                        Refusal::ProjectRequired,
                         format!(
                             "product {} creates tasks in a project but names none; set its project_id",
                             product.name

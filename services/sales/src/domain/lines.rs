@@ -2,6 +2,7 @@
 //! report (delivered hours, invoiced quantity): delivered and to-invoice quantities, remaining
 //! hours, invoice status and the upsell warning.
 
+use super::Refusal;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use shared::auth::Caller;
@@ -208,7 +209,7 @@ pub fn set_delivered(conn: &mut DbConn, caller: &Caller, id: SaleLineId, qty: De
     checks.finish()?;
     if line.delivered_method() != DeliveredMethod::Manual {
         return Err(Error::conflict(
-            "line_not_manual",
+            Refusal::LineNotManual,
             format!(
                 "the delivered quantity of line {id} comes from {}; only manual lines are set by hand",
                 line.delivered_method()
@@ -219,7 +220,7 @@ pub fn set_delivered(conn: &mut DbConn, caller: &Caller, id: SaleLineId, qty: De
     let order = store::orders::find(conn, line.order_id)?.ok_or_else(|| Error::not_found("order", line.order_id))?;
     if order.state != OrderState::Sale {
         return Err(Error::conflict(
-            "order_not_confirmed",
+            Refusal::OrderNotConfirmed,
             format!("order {} is {}; delivered quantities are set on confirmed orders", order.name, order.state),
         ));
     }

@@ -159,3 +159,23 @@ str_enum!(
 pub fn check_amount(checks: &mut Checks, field: &str, d: Decimal, positive: bool, max: Option<Decimal>) {
     shared::decimal::check_decimal(checks, field, d, positive, max);
 }
+
+shared::refusals! {
+    /// Every refusal of this service: the `code` of each 409 its domain answers.
+    pub enum Refusal {
+        /// The line's delivered quantity is not set by hand.
+        LineNotManual = "line_not_manual",
+        /// Nothing on the order is left to invoice.
+        NothingToInvoice = "nothing_to_invoice",
+        /// The order is cancelled.
+        OrderCancelled = "order_cancelled",
+        /// The order has a posted invoice no credit note reverses.
+        OrderInvoiced = "order_invoiced",
+        /// The order is not confirmed (draft or cancelled).
+        OrderNotConfirmed = "order_not_confirmed",
+        /// Only a draft order can be confirmed.
+        OrderNotDraft = "order_not_draft",
+        /// A product that makes tasks names no project.
+        ProjectRequired = "project_required",
+    }
+}

@@ -1,3 +1,4 @@
+use super::Refusal;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use shared::auth::Caller;
@@ -265,7 +266,7 @@ pub fn add_line(conn: &mut DbConn, id: OrderId, new: NewLine) -> Result<LineView
     let mut o = load(conn, id)?;
     if o.order.state == OrderState::Cancel {
         return Err(Error::conflict(
-            "order_cancelled",
+            Refusal::OrderCancelled,
             format!("order {} is cancelled; lines cannot be added", o.order.name),
         ));
     }
@@ -301,7 +302,7 @@ pub fn confirm_in(conn: &mut DbConn, id: OrderId) -> Result<OrderWithLines> {
     let mut o = load(conn, id)?;
     if o.order.state != OrderState::Draft {
         return Err(Error::conflict(
-            "order_not_draft",
+            Refusal::OrderNotDraft,
             format!("order {} is {}; only a draft order can be confirmed", o.order.name, o.order.state),
         ));
     }
