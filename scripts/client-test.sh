@@ -9,13 +9,13 @@
 #   CLIENT_TEST_PROFILE=release ./scripts/client-test.sh
 #
 # The venv lives in $HOME/.cache/prepaid-support/venv and is reused; the ports 8081-8084 must be free.
+# Building, starting and stopping the stack: scripts/lib/stack.sh (shared with ts-client-test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV="${CLIENT_TEST_VENV:-$HOME/.cache/prepaid-support/venv}"
 PROFILE="${CLIENT_TEST_PROFILE:-debug}"
 SERVICES=(sales invoicing projects helpdesk)
-PORTS=(8081 8082 8083 8084)
 
 if [ ! -x "$VENV/bin/openapi-python-client" ]; then
   echo "client-test: creating $VENV with openapi-python-client"
@@ -26,13 +26,11 @@ fi
 echo "client-test: $("$VENV/bin/openapi-python-client" --version)"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/client-test.XXXXXX")"
-STACK_PID=""
+STACK_WHO=client-test
+# shellcheck source=scripts/lib/stack.sh
+source scripts/lib/stack.sh
 cleanup() {
-  if [ -n "$STACK_PID" ] && kill -0 "$STACK_PID" 2>/dev/null; then
-    kill -TERM "$STACK_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$STACK_PID" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$STACK_PID" 2>/dev/null || true
-  fi
+  stack_stop
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -49,37 +47,20 @@ for s in "${SERVICES[@]}"; do
   fi
 done
 
-# 2. Start the stack on the default ports with a fresh data folder.
-for p in "${PORTS[@]}"; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-    echo "client-test: port $p is already in use; stop what runs there first"; exit 1
-  fi
-done
-if [ "$PROFILE" = release ]; then cargo build -q --release --bin stack; else cargo build -q --bin stack; fi
-TARGET="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-BIN="$TARGET/$PROFILE/stack"
-RUST_LOG="${RUST_LOG:-warn}" "$BIN" --data-dir "$WORK/data" >"$WORK/stack.log" 2>&1 &
-STACK_PID=$!
-healthy() {
-  "$VENV/bin/python" -c "import httpx,sys; sys.exit(0 if httpx.get('http://127.0.0.1:$1/health', timeout=1).status_code == 200 else 1)" 2>/dev/null
-}
-for p in "${PORTS[@]}"; do
-  for _ in $(seq 1 150); do
-    healthy "$p" && break
-    kill -0 "$STACK_PID" 2>/dev/null || { cat "$WORK/stack.log"; echo "client-test: stack exited"; exit 1; }
-    sleep 0.2
-  done
-  healthy "$p" || { tail -n 40 "$WORK/stack.log"; echo "client-test: port $p never answered /health"; exit 1; }
-done
+# 2. Start the stack on the default ports with a fresh data folder (scripts/lib/stack.sh).
+stack_ports_free
+stack_build "$PROFILE"
+stack_start "$WORK"
+stack_wait_healthy
 
 # 3. The seed flow through the generated clients, with a token signed by the stack's secret.
-AUTH_TOKEN="$("$BIN" --data-dir "$WORK/data" token --role admin --sub client-test --ttl 1h)"
+AUTH_TOKEN="$(stack_token admin client-test)"
 export AUTH_TOKEN
 set +e
 PYTHONPATH="$WORK/clients" "$VENV/bin/python" tests/client/seed_flow.py
 rc=$?
 set -e
 if [ "$rc" -ne 0 ]; then
-  echo "client-test: the last lines of the stack's log:"; tail -n 40 "$WORK/stack.log"
+  stack_log_tail
 fi
 exit "$rc"

@@ -37,7 +37,7 @@ from sales_client.models import (
 )
 from invoicing_client import AuthenticatedClient as InvoicingClient
 from invoicing_client.api.invoices import get_invoice, post_invoice
-from invoicing_client.models import StateDto as InvoiceState
+from invoicing_client.models import InvoiceState
 from projects_client import AuthenticatedClient as ProjectsClient
 from projects_client.api.projects import create_project
 from projects_client.api.tasks import get_task
