@@ -19,6 +19,9 @@ pub enum Error {
     /// `NotFound` instead, so nothing leaks).
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// The record is not the version the caller holds (`If-Match`); nothing was changed.
+    #[error("precondition failed")]
+    PreconditionFailed,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -55,6 +58,11 @@ impl From<Error> for ApiError {
             Error::Invalid(errors) => ApiError::Validation(errors),
             Error::Conflict { code, detail } => ApiError::Conflict { code, detail },
             Error::Forbidden(d) => ApiError::Forbidden(d),
+            Error::PreconditionFailed => ApiError::PreconditionFailed(
+                "the record changed since the version in If-Match was read (its ETag is another now); nothing \
+                 was changed: read it again and decide"
+                    .into(),
+            ),
             Error::Store(s) => s.into(),
             Error::Peer(p) => p.into(),
         }
@@ -87,6 +95,50 @@ macro_rules! refusals {
             }
         }
     };
+}
+
+/// What the caller holds of a record it changes (HTTP's `If-Match`): checked against the record
+/// as the change finds it, inside the change's transaction with the record's row locked, so a
+/// stale edit fails instead of silently overwriting the one made since.
+pub struct Precondition<R>(Option<std::sync::Arc<dyn Fn(&R) -> bool + Send + Sync>>);
+
+impl<R> Clone for Precondition<R> {
+    fn clone(&self) -> Self {
+        Precondition(self.0.clone())
+    }
+}
+
+impl<R> Precondition<R> {
+    /// No condition: the change proceeds whatever the record is.
+    pub fn none() -> Self {
+        Precondition(None)
+    }
+
+    /// The change proceeds only when `holds` says the record is the caller's version.
+    pub fn new(holds: impl Fn(&R) -> bool + Send + Sync + 'static) -> Self {
+        Precondition(Some(std::sync::Arc::new(holds)))
+    }
+
+    /// Whether there is a condition.
+    pub fn is_set(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// When there is a condition, takes the row lock of the record (`id` in `table`) before the
+    /// change reads it, so no other change slips in between the check and the write.
+    pub fn lock(&self, conn: &mut crate::db::DbConn, table: &str, id: Uuid) -> Result<()> {
+        if self.is_set() {
+            crate::db::lock_row(conn, table, id)?;
+        }
+        Ok(())
+    }
+
+    pub fn check(&self, current: &R) -> Result<()> {
+        match &self.0 {
+            Some(holds) if !holds(current) => Err(Error::PreconditionFailed),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Collects field errors, so a request learns all that is wrong with it at once.

@@ -527,3 +527,95 @@ mod tests {
         assert_eq!((f.as_str(), m.as_str()), ("x", "is not a known parameter: this operation takes none"));
     }
 }
+
+/// `If-Match` of a `PATCH` or `DELETE`: absent (the change proceeds, as without it), `*` (any
+/// current version), or the entity tags the caller holds, from an earlier answer's `ETag`.
+/// Weak tags (`W/"..."`) never match: RFC 9110 compares strongly here. A malformed header is a
+/// 400 naming it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IfMatch {
+    Absent,
+    Any,
+    Tags(Vec<String>),
+}
+
+impl IfMatch {
+    pub fn parse(values: &[&str]) -> Result<IfMatch, ApiError> {
+        if values.is_empty() {
+            return Ok(IfMatch::Absent);
+        }
+        let items: Vec<&str> = values.iter().flat_map(|v| v.split(',')).map(str::trim).collect();
+        if items == ["*"] {
+            return Ok(IfMatch::Any);
+        }
+        let mut tags = vec![];
+        for item in items {
+            let (weak, tag) = match item.strip_prefix("W/") {
+                Some(rest) => (true, rest),
+                None => (false, item),
+            };
+            let inner = tag.strip_prefix('"').and_then(|t| t.strip_suffix('"'));
+            match inner {
+                Some(i) if !i.contains('"') && i.bytes().all(|b| b == 0x21 || (0x23..=0x7e).contains(&b)) => {
+                    if !weak {
+                        tags.push(tag.to_owned());
+                    }
+                }
+                _ => {
+                    return Err(ApiError::BadRequest {
+                        detail: "If-Match must be * or a list of entity tags such as \"5d41402abc4b2a76\"".into(),
+                        errors: vec![FieldError::new("If-Match", "must be * or a list of quoted entity tags")],
+                    });
+                }
+            }
+        }
+        Ok(IfMatch::Tags(tags))
+    }
+
+    /// The condition on a record whose answer is `view(record)`: its `ETag` must be one of the
+    /// tags (`*`: the record exists, which the change checks anyway).
+    pub fn on<R, V: serde::Serialize>(
+        self,
+        view: impl Fn(&R) -> V + Send + Sync + 'static,
+    ) -> crate::error::Precondition<R> {
+        match self {
+            IfMatch::Absent | IfMatch::Any => crate::error::Precondition::none(),
+            IfMatch::Tags(tags) => crate::error::Precondition::new(move |r| {
+                crate::respond::etag_of(&view(r)).is_some_and(|t| tags.contains(&t))
+            }),
+        }
+    }
+}
+
+impl FromRequest for IfMatch {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<IfMatch, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let values: Result<Vec<&str>, _> =
+            req.headers().get_all(actix_web::http::header::IF_MATCH).map(|v| v.to_str()).collect();
+        std::future::ready(match values {
+            Ok(v) => IfMatch::parse(&v),
+            Err(_) => IfMatch::parse(&["\u{0}"]),
+        })
+    }
+}
+
+#[cfg(test)]
+mod if_match_tests {
+    use super::IfMatch;
+
+    #[test]
+    fn if_match_reads_star_strong_tags_and_refuses_garbage() {
+        assert_eq!(IfMatch::parse(&[]).ok(), Some(IfMatch::Absent));
+        assert_eq!(IfMatch::parse(&["*"]).ok(), Some(IfMatch::Any));
+        assert_eq!(
+            IfMatch::parse(&["\"a1\", W/\"b2\"", "\"c3\""]).ok(),
+            Some(IfMatch::Tags(vec!["\"a1\"".into(), "\"c3\"".into()]))
+        );
+        assert_eq!(IfMatch::parse(&["W/\"b2\""]).ok(), Some(IfMatch::Tags(vec![])));
+        for bad in ["a1", "\"a1", "\"a\"b\"", "*, \"a\"", ""] {
+            assert!(IfMatch::parse(&[bad]).is_err(), "{bad}");
+        }
+    }
+}

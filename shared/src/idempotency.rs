@@ -138,6 +138,7 @@ impl Answer {
         if self.replayed {
             res.insert_header(("idempotent-replayed", "true"));
         }
+        res.insert_header((header::ETAG, crate::respond::etag(self.body.as_bytes())));
         res.body(self.body)
     }
 }

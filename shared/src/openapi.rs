@@ -183,12 +183,25 @@ pub fn finish(api: &OpenApi, codes: &[&str]) -> serde_json::Value {
                 for t in op["tags"].as_array().into_iter().flatten().filter_map(Value::as_str) {
                     used_tags.insert(t.to_owned());
                 }
-                if method == "post" {
+                let extra = match method.as_str() {
+                    "post" => Some(idempotency_key_parameter()),
+                    "patch" | "delete" => Some(if_match_parameter()),
+                    _ => None,
+                };
+                if let Some(param) = extra {
                     let params = op.as_object_mut().map(|o| o.entry("parameters").or_insert_with(|| json!([])));
                     if let Some(Value::Array(params)) = params {
-                        params.push(idempotency_key_parameter());
+                        params.push(param);
                     }
                 }
+                if method == "patch" || method == "delete" {
+                    op["responses"]["412"] = json!({
+                        "description": "`precondition_failed`: `If-Match` names another version than the record's \
+                                        current one (it changed since it was read); nothing was changed.",
+                        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+                    });
+                }
+                declare_headers(op);
             }
         }
     }
@@ -267,6 +280,42 @@ fn first_sentence(schema: &serde_json::Value) -> String {
         Some(end) => text[..=end].replace('\n', " "),
         None => text.replace('\n', " "),
     }
+}
+
+/// Every JSON success carries `ETag`; a 201 also `Location`.
+fn declare_headers(op: &mut serde_json::Value) {
+    use serde_json::json;
+    let Some(responses) = op["responses"].as_object_mut() else { return };
+    for (status, response) in responses.iter_mut() {
+        if !status.starts_with('2') || response["content"].get("application/json").is_none() {
+            continue;
+        }
+        response["headers"]["ETag"] = json!({
+            "description": "A strong tag of this representation; send it back in `If-Match` to change the record \
+                            only if it is still this version.",
+            "schema": {"type": "string"},
+            "example": "\"9f86d081884c7d659a2feaa0c55ad015\""
+        });
+        if status == "201" {
+            response["headers"]["Location"] = json!({
+                "description": "The new record's path, relative to the service (`/api/v1/...`).",
+                "schema": {"type": "string"},
+                "example": "/api/v1/customers/0193a4b2-7c1e-7d3a-9f3e-2b1c4d5e6f70"
+            });
+        }
+    }
+}
+
+fn if_match_parameter() -> serde_json::Value {
+    serde_json::json!({
+        "name": "If-Match",
+        "in": "header",
+        "required": false,
+        "description": "Change the record only if it is still this version: the `ETag` of an earlier answer (or \
+                        `*`). Another version is a 412 and changes nothing; without the header the change proceeds.",
+        "schema": {"type": "string"},
+        "example": "\"9f86d081884c7d659a2feaa0c55ad015\""
+    })
 }
 
 fn idempotency_key_parameter() -> serde_json::Value {

@@ -39,6 +39,26 @@ pub struct Api {
     pub token: Option<String>,
 }
 
+/// Runs one scenario (`async fn(Backend) -> R`) as a test per backend, named `$sqlite` and
+/// `$postgres` (the PostgreSQL one passes, saying loudly it is skipped, when no server answers).
+#[macro_export]
+macro_rules! on_both {
+    ($scenario:ident, $sqlite:ident, $postgres:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $sqlite() -> $crate::R {
+            $scenario(shared::db::Backend::Sqlite).await
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $postgres() -> $crate::R {
+            if !$crate::backends().contains(&shared::db::Backend::Postgres) {
+                return Ok(());
+            }
+            $scenario(shared::db::Backend::Postgres).await
+        }
+    };
+}
+
 /// The backends to run on: SQLite always, PostgreSQL when a server answers (else it says,
 /// loudly, that it is skipped).
 pub fn backends() -> Vec<Backend> {

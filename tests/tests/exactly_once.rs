@@ -10,31 +10,13 @@ use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use e2e::auth::{secured, token};
-use e2e::{Api, Cluster, R, connect, dec, eventually, id, items};
+use e2e::{Api, Cluster, R, connect, dec, eventually, id, items, on_both};
 use reqwest::{Method, StatusCode};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use shared::auth::Role;
 use shared::config::Service::{Helpdesk, Invoicing, Projects, Sales};
 use shared::db::Backend;
-
-/// Runs one scenario as a test per backend (PostgreSQL skipped loudly when absent, as elsewhere).
-macro_rules! on_both {
-    ($scenario:ident, $sqlite:ident, $postgres:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        async fn $sqlite() -> R {
-            $scenario(Backend::Sqlite).await
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        async fn $postgres() -> R {
-            if !e2e::backends().contains(&Backend::Postgres) {
-                return Ok(());
-            }
-            $scenario(Backend::Postgres).await
-        }
-    };
-}
 
 /// Holds, on another connection, what a timesheet of `task` must write (the task's row on
 /// PostgreSQL, the write lock on SQLite) for `hold`; returns once it is held.

@@ -321,9 +321,22 @@ fn committed_openapi_documents_generate_exact_types() -> Result<(), Box<dyn std:
                         offenders.push(format!("{at}: parameter {} lists choices but is a plain string", p["name"]));
                     }
                 }
+                if (method == "patch" || method == "delete")
+                    && (!params.iter().any(|p| p["name"] == "If-Match" && p["in"] == "header")
+                        || op["responses"].get("412").is_none())
+                {
+                    offenders.push(format!("{at}: If-Match and its 412 are not declared"));
+                }
                 for (status, response) in op["responses"].as_object().into_iter().flatten() {
                     if !response["description"].as_str().is_some_and(|d| !d.trim().is_empty()) {
                         offenders.push(format!("{at}: response {status} has no description"));
+                    }
+                    let json = response["content"].get("application/json").is_some();
+                    if status.starts_with('2') && json && response["headers"].get("ETag").is_none() {
+                        offenders.push(format!("{at}: response {status} does not declare its ETag"));
+                    }
+                    if status == "201" && response["headers"].get("Location").is_none() {
+                        offenders.push(format!("{at}: response 201 does not declare its Location"));
                     }
                 }
             }

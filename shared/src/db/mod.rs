@@ -502,6 +502,16 @@ pub fn param(conn: &DbConn, n: usize) -> String {
     }
 }
 
+/// Takes the row lock of record `id` of `table` (a no-op update) until the transaction ends, so
+/// what the transaction reads of it next is what it changes. On SQLite writes are one at a time
+/// already; this costs nothing there.
+pub fn lock_row(conn: &mut DbConn, table: &str, id: uuid::Uuid) -> Result<(), StoreError> {
+    use diesel::RunQueryDsl;
+    let sql = format!("UPDATE {table} SET id = id WHERE id = {}", param(conn, 1));
+    cached(diesel::sql_query(sql).bind::<DbUuid, _>(Uid(id))).execute(conn)?;
+    Ok(())
+}
+
 /// Adds `delta` to a running total keyed by `key` in `table` (columns `key_column`, `value_column`
 /// and `version`), creating it at `delta`, version 1, when missing; returns the new total and
 /// version. One statement, so the row's lock is taken once and held as briefly as possible.

@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::auth::Caller;
 use shared::error::Error;
-use shared::extract::{Body, Query};
+use shared::extract::{Body, IfMatch, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{ProjectId, TeamId};
 use shared::page::{Limit, Page, PageRequest};
@@ -163,6 +163,7 @@ pub async fn update_team(
     caller: Caller,
     id: web::Path<TeamId>,
     body: Body<UpdateTeam>,
+    if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.0);
     let changes = TeamChanges {
@@ -171,6 +172,7 @@ pub async fn update_team(
         use_time_reinvoicing: b.use_time_reinvoicing,
         project_id: b.project_id,
     };
-    let t = teams::update(&ctx, &caller, id, changes).await?;
+    let expected = if_match.on(|t: &Team| TeamDto::from(t.clone()));
+    let t = teams::update(&ctx, &caller, id, changes, expected).await?;
     Ok(ok(TeamDto::from(t)))
 }

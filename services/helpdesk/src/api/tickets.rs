@@ -6,7 +6,7 @@ use shared::auth::Caller;
 use shared::contracts::{TimesheetTotal, TotalApplied};
 use shared::error::Checks;
 use shared::error::Error;
-use shared::extract::{Body, Query};
+use shared::extract::{Body, IfMatch, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{CustomerId, SaleLineId, TaskId, TeamId, TicketId};
 use shared::page::{Limit, Page, PageRequest};
@@ -276,6 +276,7 @@ pub async fn update_ticket(
     caller: Caller,
     id: web::Path<TicketId>,
     body: Body<UpdateTicket>,
+    if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.0);
     let changes = TicketChanges {
@@ -286,7 +287,8 @@ pub async fn update_ticket(
         task_id: b.task_id,
         sale_line_id: b.sale_line_id,
     };
-    let t = tickets::update(&ctx, &caller, id, changes).await?;
+    let expected = if_match.on(|s: &Shown| TicketDto::from(s.clone()));
+    let t = tickets::update(&ctx, &caller, id, changes, expected).await?;
     Ok(ok(TicketDto::from(t)))
 }
 

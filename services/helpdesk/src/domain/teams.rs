@@ -1,6 +1,7 @@
 use chrono::{DateTime, Utc};
 use shared::auth::Caller;
 use shared::db::DbConn;
+use shared::error::Precondition;
 use shared::ids::{ProjectId, TeamId};
 use shared::page::{Page, PageRequest};
 use shared::server::Ctx;
@@ -91,9 +92,16 @@ pub fn insert(conn: &mut DbConn, team: Team) -> Result<Team> {
 }
 
 /// Changes a team. A team left with timesheets on and no project gets a new one.
-pub async fn update(ctx: &Ctx, caller: &Caller, id: TeamId, changes: TeamChanges) -> Result<Team> {
+pub async fn update(
+    ctx: &Ctx,
+    caller: &Caller,
+    id: TeamId,
+    changes: TeamChanges,
+    expected: Precondition<Team>,
+) -> Result<Team> {
     super::access::may_manage_teams(caller)?;
     let mut team = load(ctx, id).await?;
+    expected.check(&team)?;
     let mut checks = Checks::new();
     if let Some(name) = &changes.name {
         check_text(&mut checks, "name", name, 200);
@@ -116,7 +124,9 @@ pub async fn update(ctx: &Ctx, caller: &Caller, id: TeamId, changes: TeamChanges
     ensure_project(ctx, &mut team).await?;
     ctx.db
         .write(move |c| {
-            find(c, id)?;
+            // Checked again where it counts: in the write, with the row locked.
+            expected.lock(c, "teams", id.0)?;
+            expected.check(&find(c, id)?)?;
             store::teams::update(c, &team)?;
             Ok(team)
         })

@@ -6,6 +6,7 @@ use shared::auth::{Caller, Role};
 use shared::contracts::{OrderLineView, TaskView};
 use shared::db::DbConn;
 use shared::decimal::check_decimal;
+use shared::error::Precondition;
 use shared::ids::{CustomerId, SaleLineId, TaskId, TeamId, TicketId};
 use shared::page::{Page, PageRequest};
 use shared::server::Ctx;
@@ -318,9 +319,18 @@ pub fn open(conn: &mut DbConn, mut shown: Shown) -> Result<Shown> {
 /// Changes a ticket. A new task brings its sale line; a new line (from a task or set
 /// directly) takes the ticket's unbilled timesheets along, in projects, before the ticket
 /// itself is written.
-pub async fn update(ctx: &Ctx, caller: &Caller, id: TicketId, changes: TicketChanges) -> Result<Shown> {
+pub async fn update(
+    ctx: &Ctx,
+    caller: &Caller,
+    id: TicketId,
+    changes: TicketChanges,
+    expected: Precondition<Shown>,
+) -> Result<Shown> {
     super::access::may_work_tickets(caller)?;
     let mut ticket = ctx.db.run(move |c| find(c, id)).await?;
+    // The caller's version is the ticket as answered, its line's remaining hours included.
+    let held = if expected.is_set() { remaining_hours(ctx, ticket.sale_line_id).await? } else { None };
+    expected.check(&Shown { ticket: ticket.clone(), remaining_hours: held })?;
     let mut checks = Checks::new();
     if let Some(t) = &changes.title {
         check_text(&mut checks, "title", t, 300);
@@ -351,7 +361,8 @@ pub async fn update(ctx: &Ctx, caller: &Caller, id: TicketId, changes: TicketCha
         None => {}
     }
     let task_changed = ticket.task_id != old_task;
-    if task_changed || ticket.sale_line_id != old_line {
+    let moves_time = task_changed || ticket.sale_line_id != old_line;
+    if moves_time {
         move_time(ctx, &ticket, &team, task_changed.then_some(ticket.task_id)).await?;
     }
     ticket.team_id = team.id;
@@ -367,7 +378,13 @@ pub async fn update(ctx: &Ctx, caller: &Caller, id: TicketId, changes: TicketCha
     let ticket = ctx
         .db
         .write(move |c| {
-            find(c, id)?;
+            expected.lock(c, "tickets", id.0)?;
+            let current = find(c, id)?;
+            // Checked again with the row locked, unless time already moved in projects: then
+            // the check above stands, as failing now would leave that move half done.
+            if !moves_time {
+                expected.check(&Shown { ticket: current, remaining_hours: held })?;
+            }
             store::tickets::update(c, &ticket)?;
             find(c, id)
         })

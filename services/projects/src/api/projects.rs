@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::auth::Caller;
 use shared::error::Error;
-use shared::extract::{Body, Query};
+use shared::extract::{Body, IfMatch, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{CustomerId, ProjectId, SaleLineId};
 use shared::page::{Limit, Page, PageRequest};
@@ -172,6 +172,7 @@ pub async fn update_project(
     caller: Caller,
     id: web::Path<ProjectId>,
     body: Body<UpdateProject>,
+    if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.0);
     let changes = ProjectChanges {
@@ -180,6 +181,7 @@ pub async fn update_project(
         sale_line_id: b.sale_line_id,
         allow_timesheets: b.allow_timesheets,
     };
-    let p = ctx.db.write(move |c| projects::update(c, &caller, id, changes)).await?;
+    let expected = if_match.on(|p: &Project| ProjectDto::from(p.clone()));
+    let p = ctx.db.write(move |c| projects::update(c, &caller, id, changes, expected)).await?;
     Ok(ok(ProjectDto::from(p)))
 }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use shared::Dec2;
 use shared::auth::Caller;
 use shared::error::Error;
-use shared::extract::{Body, Query};
+use shared::extract::{Body, IfMatch, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{CustomerId, OrderId, ProjectId, SaleLineId, TaskId};
 use shared::page::{Limit, Page, PageRequest};
@@ -188,6 +188,7 @@ pub async fn update_task(
     caller: Caller,
     id: web::Path<TaskId>,
     body: Body<UpdateTask>,
+    if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.0);
     let changes = TaskChanges {
@@ -197,7 +198,8 @@ pub async fn update_task(
         sale_line_id: b.sale_line_id,
     };
     crate::peers::learn_for_task(&ctx, &caller, id, &changes).await?;
-    let t = ctx.db.write(move |c| tasks::update(c, &caller, id, changes)).await?;
+    let expected = if_match.on(|t: &Task| TaskDto::from(t.clone()));
+    let t = ctx.db.write(move |c| tasks::update(c, &caller, id, changes, expected)).await?;
     ctx.outbox.kick();
     Ok(ok(TaskDto::from(t)))
 }

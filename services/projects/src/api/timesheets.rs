@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use shared::auth::Caller;
 use shared::config::Service;
 use shared::error::Error;
-use shared::extract::{Body, Query};
+use shared::extract::{Body, IfMatch, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{CustomerId, InvoiceId, ProjectId, SaleLineId, TaskId, TicketId, TimesheetId};
 use shared::page::{Limit, Page, PageRequest};
@@ -288,6 +288,7 @@ pub async fn update_timesheet(
     caller: Caller,
     id: web::Path<TimesheetId>,
     body: Body<UpdateTimesheet>,
+    if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.0);
     let changes = TimesheetChanges {
@@ -301,7 +302,8 @@ pub async fn update_timesheet(
         sale_line_id: b.sale_line_id,
     };
     crate::peers::learn_for_edit(&ctx, &caller, id, &changes).await?;
-    let t = ctx.db.write(move |c| timesheets::edit(c, &caller, id, changes)).await?;
+    let expected = if_match.on(|t: &Timesheet| TimesheetDto::from(t.clone()));
+    let t = ctx.db.write(move |c| timesheets::edit(c, &caller, id, changes, expected)).await?;
     ctx.outbox.kick();
     Ok(ok(TimesheetDto::from(t)))
 }
@@ -316,9 +318,11 @@ pub async fn delete_timesheet(
     ctx: web::Data<Ctx>,
     caller: Caller,
     id: web::Path<TimesheetId>,
+    if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    ctx.db.write(move |c| timesheets::delete(c, &caller, id)).await?;
+    let expected = if_match.on(|t: &Timesheet| TimesheetDto::from(t.clone()));
+    ctx.db.write(move |c| timesheets::delete(c, &caller, id, expected)).await?;
     ctx.outbox.kick();
     Ok(HttpResponse::NoContent().finish())
 }

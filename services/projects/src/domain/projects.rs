@@ -1,6 +1,7 @@
 use chrono::{DateTime, Utc};
 use shared::auth::Caller;
 use shared::db::DbConn;
+use shared::error::Precondition;
 use shared::ids::{CustomerId, ProjectId, SaleLineId};
 use shared::page::{Page, PageRequest};
 
@@ -70,9 +71,17 @@ fn find(conn: &mut DbConn, id: ProjectId) -> Result<Project> {
     store::projects::find(conn, id)?.ok_or_else(|| Error::not_found("project", id))
 }
 
-pub fn update(conn: &mut DbConn, caller: &Caller, id: ProjectId, changes: ProjectChanges) -> Result<Project> {
+pub fn update(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: ProjectId,
+    changes: ProjectChanges,
+    expected: Precondition<Project>,
+) -> Result<Project> {
     super::access::may_plan_work(caller)?;
+    expected.lock(conn, "projects", id.0)?;
     let mut project = find(conn, id)?;
+    expected.check(&project)?;
     let mut checks = Checks::new();
     if let Some(name) = &changes.name {
         check_text(&mut checks, "name", name, 200);

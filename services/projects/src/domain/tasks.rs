@@ -3,6 +3,7 @@ use rust_decimal::Decimal;
 use shared::auth::Caller;
 use shared::db::DbConn;
 use shared::decimal::check_decimal;
+use shared::error::Precondition;
 use shared::ids::{CustomerId, OrderId, ProjectId, SaleLineId, TaskId, TicketId};
 use shared::page::{Page, PageRequest};
 
@@ -102,9 +103,17 @@ fn find(conn: &mut DbConn, id: TaskId) -> Result<Task> {
 }
 
 /// The task `changes` are for, once the caller and the changes are found fit.
-fn prepare_update(conn: &mut DbConn, caller: &Caller, id: TaskId, changes: &TaskChanges) -> Result<Task> {
+fn prepare_update(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: TaskId,
+    changes: &TaskChanges,
+    expected: &Precondition<Task>,
+) -> Result<Task> {
     super::access::may_plan_work(caller)?;
+    expected.lock(conn, "tasks", id.0)?;
     let task = find(conn, id)?;
+    expected.check(&task)?;
     let mut checks = Checks::new();
     if let Some(name) = &changes.name {
         check_text(&mut checks, "name", name, 300);
@@ -137,7 +146,7 @@ pub fn unknown_customers_for_update(
     id: TaskId,
     changes: &TaskChanges,
 ) -> Result<Vec<(Fact, &'static str)>> {
-    let task = prepare_update(conn, caller, id, changes)?;
+    let task = prepare_update(conn, caller, id, changes, &Precondition::none())?;
     let Some(new_line) = changes.sale_line_id.filter(|l| *l != task.sale_line_id) else {
         return Ok(Vec::new());
     };
@@ -148,8 +157,14 @@ pub fn unknown_customers_for_update(
 /// Edits a task. A new sale line takes the task's unbilled timesheets that counted on the
 /// old one along, and both lines' totals follow; the tickets of the time that moves must be
 /// the new line's customer's.
-pub fn update(conn: &mut DbConn, caller: &Caller, id: TaskId, changes: TaskChanges) -> Result<Task> {
-    let mut task = prepare_update(conn, caller, id, &changes)?;
+pub fn update(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: TaskId,
+    changes: TaskChanges,
+    expected: Precondition<Task>,
+) -> Result<Task> {
+    let mut task = prepare_update(conn, caller, id, &changes, &expected)?;
     if let Some(name) = changes.name {
         task.name = name.trim().to_owned();
     }

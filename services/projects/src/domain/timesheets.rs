@@ -12,7 +12,7 @@ use super::ledger::Deltas;
 use super::tasks::Task;
 use super::{Checks, Error, Result, check_period, check_text};
 use crate::store;
-use shared::error::{DESCRIPTION_MAX, check_filter, check_long_text};
+use shared::error::{DESCRIPTION_MAX, Precondition, check_filter, check_long_text};
 
 /// Most hours one timesheet may hold: one day.
 pub const MAX_HOURS: Decimal = Decimal::from_parts(24, 0, 0, false, 0);
@@ -308,13 +308,21 @@ pub fn unknown_customers_for_edit(
     id: TimesheetId,
     changes: &TimesheetChanges,
 ) -> Result<Vec<(Fact, &'static str)>> {
-    prepare_edit(conn, caller, id, changes)?.rules.unknown(conn)
+    prepare_edit(conn, caller, id, changes, &Precondition::none())?.rules.unknown(conn)
 }
 
 /// The timesheet `changes` make, and the customer rules it must pass when its links change.
-fn prepare_edit(conn: &mut DbConn, caller: &Caller, id: TimesheetId, changes: &TimesheetChanges) -> Result<Edit> {
+fn prepare_edit(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: TimesheetId,
+    changes: &TimesheetChanges,
+    expected: &Precondition<Timesheet>,
+) -> Result<Edit> {
     super::access::may_record_time(caller)?;
+    expected.lock(conn, "timesheets", id.0)?;
     let old = find(conn, id)?;
+    expected.check(&old)?;
     ensure_unbilled(&old)?;
     let mut checks = Checks::new();
     check_entry(
@@ -388,8 +396,14 @@ fn prepare_edit(conn: &mut DbConn, caller: &Caller, id: TimesheetId, changes: &T
 
 /// Edits or moves a timesheet. Moving it to another task moves it to that task's project and
 /// sale line unless the same request names them; every total it left or joined follows.
-pub fn edit(conn: &mut DbConn, caller: &Caller, id: TimesheetId, changes: TimesheetChanges) -> Result<Timesheet> {
-    let Edit { old, new, task_line, rules } = prepare_edit(conn, caller, id, &changes)?;
+pub fn edit(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: TimesheetId,
+    changes: TimesheetChanges,
+    expected: Precondition<Timesheet>,
+) -> Result<Timesheet> {
+    let Edit { old, new, task_line, rules } = prepare_edit(conn, caller, id, &changes, &expected)?;
     rules.check(conn, None)?;
     store::timesheets::update(conn, &new)?;
     let mut deltas = Deltas::default();
@@ -400,9 +414,11 @@ pub fn edit(conn: &mut DbConn, caller: &Caller, id: TimesheetId, changes: Timesh
     Ok(new)
 }
 
-pub fn delete(conn: &mut DbConn, caller: &Caller, id: TimesheetId) -> Result<()> {
+pub fn delete(conn: &mut DbConn, caller: &Caller, id: TimesheetId, expected: Precondition<Timesheet>) -> Result<()> {
     super::access::may_record_time(caller)?;
+    expected.lock(conn, "timesheets", id.0)?;
     let old = find(conn, id)?;
+    expected.check(&old)?;
     ensure_unbilled(&old)?;
     store::timesheets::delete(conn, id)?;
     let mut deltas = Deltas::default();

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use shared::Dec2;
 use shared::auth::Caller;
 use shared::error::Error;
-use shared::extract::{Body, Query};
+use shared::extract::{Body, IfMatch, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{CustomerId, SaleLineId};
 use shared::page::{Limit, Page, PageRequest};
@@ -193,10 +193,12 @@ pub async fn update_customer(
     caller: Caller,
     id: web::Path<CustomerId>,
     body: Body<UpdateCustomer>,
+    if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.0);
     let changes = CustomerChanges { name: b.name, email: b.email };
-    let c = ctx.db.write(move |c| customers::update(c, &caller, id, changes)).await?;
+    let expected = if_match.on(|c: &Customer| CustomerDto::from(c.clone()));
+    let c = ctx.db.write(move |c| customers::update(c, &caller, id, changes, expected)).await?;
     Ok(ok(CustomerDto::from(c)))
 }
 

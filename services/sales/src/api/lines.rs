@@ -2,7 +2,7 @@ use actix_web::{HttpResponse, get, patch, put, web};
 use serde::{Deserialize, Serialize};
 use shared::Dec2;
 use shared::auth::Caller;
-use shared::extract::{Body, Query};
+use shared::extract::{Body, IfMatch, Query};
 use shared::ids::{CustomerId, OrderId, ProductId, ProjectId, SaleLineId, TaskId};
 use shared::page::{Limit, Page, PageRequest};
 use shared::problem::{ApiError, Problem};
@@ -226,9 +226,11 @@ pub async fn update_line(
     caller: Caller,
     id: web::Path<SaleLineId>,
     body: Body<UpdateLine>,
+    if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let (id, qty) = (id.into_inner(), body.0.qty_delivered.0);
-    let v = ctx.db.write(move |c| lines::set_delivered(c, &caller, id, qty)).await?;
+    let expected = if_match.on(|v: &LineView| LineDto::from(v.clone()));
+    let v = ctx.db.write(move |c| lines::set_delivered(c, &caller, id, qty, expected)).await?;
     Ok(ok(LineDto::from(v)))
 }
 

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use shared::Dec2;
 use shared::auth::Caller;
 use shared::error::Error;
-use shared::extract::{Body, NoParams, Query};
+use shared::extract::{Body, IfMatch, NoParams, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{ProductId, ProjectId};
 use shared::page::{Limit, Page, PageRequest};
@@ -268,6 +268,7 @@ pub async fn update_product(
     caller: Caller,
     id: web::Path<ProductId>,
     body: Body<UpdateProduct>,
+    if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (id.into_inner(), body.0);
     let changes = ProductChanges {
@@ -281,6 +282,7 @@ pub async fn update_product(
         project_id: b.project_id,
         upsell_threshold: b.upsell_threshold.map(|d| d.0),
     };
-    let p = products::update(&ctx, &caller, id, changes).await?;
+    let expected = if_match.on(|p: &Product| ProductDto::from(p.clone()));
+    let p = products::update(&ctx, &caller, id, changes, expected).await?;
     Ok(ok(ProductDto::from(p)))
 }

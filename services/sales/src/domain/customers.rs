@@ -2,6 +2,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use shared::auth::Caller;
 use shared::db::DbConn;
+use shared::error::Precondition;
 use shared::ids::{CustomerId, SaleLineId};
 use shared::page::{Page, PageRequest};
 
@@ -78,9 +79,17 @@ fn find(conn: &mut DbConn, id: CustomerId) -> Result<Customer> {
     store::customers::find(conn, id)?.ok_or_else(|| Error::not_found("customer", id))
 }
 
-pub fn update(conn: &mut DbConn, caller: &Caller, id: CustomerId, changes: CustomerChanges) -> Result<Customer> {
+pub fn update(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: CustomerId,
+    changes: CustomerChanges,
+    expected: Precondition<Customer>,
+) -> Result<Customer> {
     access::may_sell(caller)?;
+    expected.lock(conn, "customers", id.0)?;
     let mut customer = find(conn, id)?;
+    expected.check(&customer)?;
     let email = changes.email.map(normalize_email);
     let mut checks = Checks::new();
     if let Some(name) = &changes.name {

@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use shared::auth::Caller;
 use shared::db::DbConn;
 use shared::decimal::round_half_up;
+use shared::error::Precondition;
 use shared::ids::{CustomerId, OrderId, ProductId, ProjectId, SaleLineId, TaskId};
 use shared::page::{Page, PageRequest};
 
@@ -201,7 +202,13 @@ pub fn list(conn: &mut DbConn, caller: &Caller, filter: &LineFilter, page: PageR
 }
 
 /// Sets the delivered quantity of a manual line of a confirmed order.
-pub fn set_delivered(conn: &mut DbConn, caller: &Caller, id: SaleLineId, qty: Decimal) -> Result<LineView> {
+pub fn set_delivered(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: SaleLineId,
+    qty: Decimal,
+    expected: Precondition<LineView>,
+) -> Result<LineView> {
     access::may_sell(caller)?;
     let line = store::lines::find(conn, id)?.ok_or_else(|| Error::not_found("order line", id))?;
     let mut checks = Checks::new();
@@ -217,6 +224,9 @@ pub fn set_delivered(conn: &mut DbConn, caller: &Caller, id: SaleLineId, qty: De
         ));
     }
     store::orders::lock(conn, line.order_id)?;
+    if expected.is_set() {
+        expected.check(&load(conn, id)?)?;
+    }
     let order = store::orders::find(conn, line.order_id)?.ok_or_else(|| Error::not_found("order", line.order_id))?;
     if order.state != OrderState::Sale {
         return Err(Error::conflict(

@@ -3,6 +3,7 @@ use rust_decimal::Decimal;
 use shared::auth::Caller;
 use shared::config::Service;
 use shared::db::DbConn;
+use shared::error::Precondition;
 use shared::ids::{ProductId, ProjectId};
 use shared::page::{Page, PageRequest};
 use shared::server::Ctx;
@@ -181,9 +182,16 @@ fn find(conn: &mut DbConn, id: ProductId) -> Result<Product> {
 
 /// Changes a product; the result must satisfy every rule a new product does. Lines already
 /// ordered keep what they were sold with.
-pub async fn update(ctx: &Ctx, caller: &Caller, id: ProductId, changes: ProductChanges) -> Result<Product> {
+pub async fn update(
+    ctx: &Ctx,
+    caller: &Caller,
+    id: ProductId,
+    changes: ProductChanges,
+    expected: Precondition<Product>,
+) -> Result<Product> {
     access::may_sell(caller)?;
     let old = ctx.db.run(move |c| find(c, id)).await?;
+    expected.check(&old)?;
     let product_type = changes.product_type.clone().unwrap_or_else(|| old.product_type.as_str().to_owned());
     let to_goods = product_type == ProductType::Goods.as_str();
     let spec = ProductSpec {
@@ -217,7 +225,16 @@ pub async fn update(ctx: &Ctx, caller: &Caller, id: ProductId, changes: ProductC
         verify_project(ctx, p).await?;
     }
     let saved = product.clone();
-    ctx.db.write(move |c| store::products::update(c, &saved).map_err(Error::from)).await?;
+    ctx.db
+        .write(move |c| {
+            // Checked again where it counts: in the write, with the row locked.
+            expected.lock(c, "products", id.0)?;
+            if expected.is_set() {
+                expected.check(&find(c, id)?)?;
+            }
+            store::products::update(c, &saved).map_err(Error::from)
+        })
+        .await?;
     Ok(product)
 }
 
