@@ -100,7 +100,10 @@ macro_rules! refusals {
 /// What the caller holds of a record it changes (HTTP's `If-Match`): checked against the record
 /// as the change finds it, inside the change's transaction with the record's row locked, so a
 /// stale edit fails instead of silently overwriting the one made since.
-pub struct Precondition<R>(Option<std::sync::Arc<dyn Fn(&R) -> bool + Send + Sync>>);
+pub struct Precondition<R>(Option<Holds<R>>);
+
+/// Whether a record is the caller's version.
+type Holds<R> = std::sync::Arc<dyn Fn(&R) -> bool + Send + Sync>;
 
 impl<R> Clone for Precondition<R> {
     fn clone(&self) -> Self {

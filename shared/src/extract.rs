@@ -572,6 +572,17 @@ impl IfMatch {
         Ok(IfMatch::Tags(tags))
     }
 
+    /// The header to pass the same condition on to the service that holds the record.
+    pub fn header(&self) -> Option<String> {
+        match self {
+            IfMatch::Absent => None,
+            IfMatch::Any => Some("*".into()),
+            // Only weak tags: nothing matches; an empty tag says the same to the next service.
+            IfMatch::Tags(tags) if tags.is_empty() => Some("\"\"".into()),
+            IfMatch::Tags(tags) => Some(tags.join(", ")),
+        }
+    }
+
     /// The condition on a record whose answer is `view(record)`: its `ETag` must be one of the
     /// tags (`*`: the record exists, which the change checks anyway).
     pub fn on<R, V: serde::Serialize>(

@@ -170,9 +170,23 @@ impl PeerClient {
         let value = if method == Method::GET {
             self.call_raw(peer, method, path, body, key, current_request_id()).await?
         } else {
-            self.change(peer, method, path, body, key).await?
+            self.change(peer, method, path, body, key, None).await?
         };
         serde_json::from_value(value).map_err(|e| PeerError::Decode { peer, detail: e.to_string() })
+    }
+
+    /// A change of a peer's record made only if the record is still the version the caller
+    /// holds (`if_match`, passed on as `If-Match`; the peer answers 412 otherwise). Sent once:
+    /// it carries no key, so an ambiguous failure is [`PeerError::OutcomeUnknown`].
+    pub async fn change_if_match(
+        &self,
+        peer: Service,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        if_match: Option<&str>,
+    ) -> Result<serde_json::Value, PeerError> {
+        self.change(peer, method, path, body, None, if_match).await
     }
 
     pub async fn get<T: DeserializeOwned>(&self, peer: Service, path: &str) -> Result<T, PeerError> {
@@ -192,12 +206,13 @@ impl PeerClient {
         path: &str,
         body: Option<serde_json::Value>,
         key: Option<&str>,
+        if_match: Option<&str>,
     ) -> Result<serde_json::Value, PeerError> {
         let end = tokio::time::Instant::now() + self.timings.deadline;
         let mut maybe_arrived = false;
         let mut pause = Duration::from_millis(100);
         loop {
-            let sent = self.call_raw(peer, method.clone(), path, body.clone(), key, current_request_id()).await;
+            let sent = self.send(peer, method.clone(), path, body.clone(), key, current_request_id(), if_match).await;
             let error = match sent {
                 Err(e) if e.may_have_arrived() || (maybe_arrived && e.is_transient()) => e,
                 // A refused connection on the first attempt: nothing arrived, nothing changed.
@@ -227,6 +242,20 @@ impl PeerClient {
         key: Option<&str>,
         request_id: Option<String>,
     ) -> Result<serde_json::Value, PeerError> {
+        self.send(peer, method, path, body, key, request_id, None).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn send(
+        &self,
+        peer: Service,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        key: Option<&str>,
+        request_id: Option<String>,
+        if_match: Option<&str>,
+    ) -> Result<serde_json::Value, PeerError> {
         let url = format!("{}{}", self.urls.get(peer), path);
         let mut req = self.http.request(method, &url);
         if let Some(b) = &body {
@@ -240,6 +269,9 @@ impl PeerClient {
         }
         if let Some(id) = request_id {
             req = req.header(REQUEST_ID, id);
+        }
+        if let Some(tags) = if_match {
+            req = req.header(reqwest::header::IF_MATCH, tags);
         }
         let res = req.send().await.map_err(|e| lost(peer, &e))?;
         let status = res.status().as_u16();

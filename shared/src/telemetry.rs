@@ -40,11 +40,32 @@ pub async fn with_request_id<F: std::future::Future>(id: String, f: F) -> F::Out
 }
 
 /// Installs the stderr subscriber, filtered by `RUST_LOG` (default `info`). Safe to call twice.
+///
+/// actix-server's own start and stop lines ("starting 2 workers", "listening on: …", "shutting
+/// down idle worker", once per worker) are kept to warnings unless `RUST_LOG` names
+/// `actix_server` itself: each service logs its one `listening` line instead.
 pub fn init() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env(crate::config::LOG_VAR).unwrap_or_else(|_| EnvFilter::new("info"));
+    let directives = log_directives(std::env::var(crate::config::LOG_VAR).ok().as_deref());
+    let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new(log_directives(None)));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
+}
+
+/// The filter [`init`] installs for a `RUST_LOG` value: `info` when unset or empty, and
+/// `actix_server=warn` added unless the value names `actix_server`.
+fn log_directives(rust_log: Option<&str>) -> String {
+    let given = rust_log.map(str::trim).filter(|v| !v.is_empty()).unwrap_or("info");
+    if given.contains("actix_server") { given.to_owned() } else { format!("{given},actix_server=warn") }
+}
+
+/// The paths that probes and scrapers call every few seconds: logged at DEBUG, not INFO.
+pub const QUIET_PATHS: &[&str] = &["/health", "/ready", "/metrics"];
+
+/// A request's duration in milliseconds for a log line, rounded to hundredths (`ms=0.05`,
+/// `ms=12.35`), i.e. to ten microseconds.
+pub fn log_ms(elapsed: std::time::Duration) -> f64 {
+    (elapsed.as_secs_f64() * 100_000.0).round() / 100.0
 }
 
 fn accept_incoming(v: &HeaderValue) -> Option<String> {
@@ -63,6 +84,7 @@ where
 {
     let id =
         req.headers().get(REQUEST_ID).and_then(accept_incoming).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let quiet = QUIET_PATHS.contains(&req.path());
     let span = tracing::info_span!("request", method = %req.method(), path = %req.path(), request_id = %id);
     let started = std::time::Instant::now();
     let result = with_request_id(id.clone(), next.call(req)).instrument(span.clone()).await;
@@ -70,9 +92,11 @@ where
     match result {
         Ok(mut res) => {
             let status = res.status().as_u16();
-            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            let ms = log_ms(started.elapsed());
             if status >= 500 {
                 tracing::error!(status, ms, "request failed");
+            } else if quiet {
+                tracing::debug!(status, ms, "request");
             } else {
                 tracing::info!(status, ms, "request");
             }
@@ -236,6 +260,29 @@ mod tests {
         assert_eq!(super::method_label(&Method::from_bytes(b"BREW")?), "other");
         assert_eq!(super::method_label(&Method::TRACE), "other");
         Ok(())
+    }
+
+    #[test]
+    fn durations_are_logged_to_hundredths_of_a_millisecond() {
+        use std::time::Duration;
+        assert_eq!(super::log_ms(Duration::from_nanos(53_779)), 0.05);
+        assert_eq!(format!("{:?}", super::log_ms(Duration::from_nanos(53_779))), "0.05");
+        assert_eq!(super::log_ms(Duration::from_micros(12_345)), 12.35);
+        assert_eq!(super::log_ms(Duration::from_nanos(4_000)), 0.0);
+        assert_eq!(super::log_ms(Duration::from_millis(1_500)), 1500.0);
+        for n in [1u64, 999, 53_779, 1_234_567, 98_765_432_109] {
+            let text = format!("{:?}", super::log_ms(Duration::from_nanos(n)));
+            let decimals = text.split_once('.').map_or(0, |(_, d)| d.len());
+            assert!(decimals <= 2, "{n} ns logs as {text}");
+        }
+    }
+
+    #[test]
+    fn actix_server_start_lines_are_quiet_unless_asked_for() {
+        assert_eq!(super::log_directives(None), "info,actix_server=warn");
+        assert_eq!(super::log_directives(Some(" ")), "info,actix_server=warn");
+        assert_eq!(super::log_directives(Some("debug")), "debug,actix_server=warn");
+        assert_eq!(super::log_directives(Some("info,actix_server=info")), "info,actix_server=info");
     }
 
     #[test]

@@ -93,6 +93,24 @@ pub async fn timesheet_page(
     peers.get(Service::Projects, &path).await
 }
 
+/// Changes a timesheet, only if it is still the version `held` (its `ETag`) when one is given;
+/// answers projects' timesheet as it sent it.
+pub async fn edit_timesheet(
+    peers: &PeerClient,
+    id: TimesheetId,
+    changes: serde_json::Value,
+    held: Option<&str>,
+) -> Result<serde_json::Value, PeerError> {
+    let path = format!("/api/v1/timesheets/{id}");
+    peers.change_if_match(Service::Projects, Method::PATCH, &path, Some(changes), held).await
+}
+
+/// Deletes a timesheet, only if it is still the version `held` when one is given.
+pub async fn delete_timesheet(peers: &PeerClient, id: TimesheetId, held: Option<&str>) -> Result<(), PeerError> {
+    let path = format!("/api/v1/timesheets/{id}");
+    peers.change_if_match(Service::Projects, Method::DELETE, &path, None, held).await.map(|_| ())
+}
+
 pub async fn timesheet(peers: &PeerClient, id: TimesheetId) -> Result<Option<serde_json::Value>, PeerError> {
     found(peers.get(Service::Projects, &format!("/api/v1/timesheets/{id}")).await)
 }

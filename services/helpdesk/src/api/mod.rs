@@ -21,5 +21,7 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(tickets::get_ticket)
         .service(tickets::update_ticket)
         .service(time::list_ticket_time)
-        .service(time::get_ticket_time);
+        .service(time::get_ticket_time)
+        .service(time::edit_ticket_time)
+        .service(time::delete_ticket_time);
 }

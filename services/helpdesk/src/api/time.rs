@@ -1,8 +1,8 @@
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shared::auth::Caller;
-use shared::extract::{Body, Query};
+use shared::extract::{Body, IfMatch, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{InvoiceId, ProjectId, SaleLineId, TaskId, TicketId, TimesheetId};
 use shared::page::{Limit, Page, PageRequest};
@@ -12,7 +12,7 @@ use shared::server::Ctx;
 use shared::{Date, Dec2};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::domain::time::{self, LogTime};
+use crate::domain::time::{self, LogTime, TimeChanges};
 
 /// A timesheet of the projects service, as it answers (documented here; passed through as
 /// projects sent it).
@@ -64,6 +64,27 @@ pub struct LogTicketTime {
     /// What was done (at most 10000 characters; tabs and line breaks allowed); optional.
     #[schema(max_length = 10000)]
     pub description: Option<String>,
+}
+
+/// Changes to time on a ticket; absent fields stay, `null` clears the description. The entry
+/// stays on the ticket (and its task and sale line): a ticket's time moves with the ticket.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTicketTime {
+    /// Who spent the time; non-empty.
+    #[schema(example = "Marc Demo")]
+    #[schema(max_length = 200)]
+    pub employee: Option<String>,
+    /// More than 0, at most 24, at most 2 decimals.
+    pub hours: Option<Dec2>,
+    /// The day the time was spent, 2000-01-01 to 2099-12-31.
+    #[schema(example = "2026-11-29")]
+    pub date: Option<Date>,
+    /// What was done; `null` clears it.
+    #[serde(default, deserialize_with = "shared::error::patch")]
+    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 10000)]
+    pub description: Option<Option<String>>,
 }
 
 /// Paging for a ticket's timesheets.
@@ -146,4 +167,56 @@ pub async fn get_ticket_time(
     let (id, sheet) = path.into_inner();
     let s = time::get(&ctx, &caller, id, sheet).await?;
     Ok(ok(s))
+}
+
+/// Change time logged on the ticket, under the same rules as projects' timesheets: an invoiced
+/// entry is a 409 `timesheet_invoiced`; `If-Match` with the entry's `ETag` makes the change
+/// only if nobody changed it since. The line's delivered hours follow.
+///
+/// Roles: admin, agent.
+#[utoipa::path(tag = "tickets", operation_id = "update_ticket_timesheet", params(("id" = TicketId, Path, description = "The ticket's id."), ("timesheet_id" = TimesheetId, Path, description = "The timesheet's id (projects service); it must be one of the ticket's.")),
+    request_body = UpdateTicketTime,
+    responses((status = 200, body = TicketTimesheetDto), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`timesheet_invoiced`: the entry is billed on an invoice", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`: projects is unreachable, nothing was changed; `outcome_unknown`: projects did not answer in time, so the change may have been made (sending it again is harmless)", body = Problem, content_type = "application/problem+json")))]
+#[patch("/tickets/{id}/timesheets/{timesheet_id}")]
+#[tracing::instrument(skip_all, fields(ticket = %path.0))]
+pub async fn edit_ticket_time(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    path: web::Path<(TicketId, TimesheetId)>,
+    body: Body<UpdateTicketTime>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    let ((id, sheet), b) = (path.into_inner(), body.0);
+    let changes = TimeChanges {
+        employee: b.employee,
+        hours: b.hours.map(|h| h.0),
+        date: b.date.map(Date::day),
+        description: b.description,
+    };
+    let s = time::edit(&ctx, &caller, id, sheet, changes, if_match.header()).await?;
+    Ok(ok(s))
+}
+
+/// Delete time logged on the ticket, under the same rules as projects' timesheets (an invoiced
+/// entry is a 409); the hours leave the line's delivered quantity.
+///
+/// Roles: admin, agent.
+#[utoipa::path(tag = "tickets", operation_id = "delete_ticket_timesheet", params(("id" = TicketId, Path, description = "The ticket's id."), ("timesheet_id" = TimesheetId, Path, description = "The timesheet's id (projects service); it must be one of the ticket's.")),
+    responses((status = 204, description = "Deleted."), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`timesheet_invoiced`: the entry is billed on an invoice", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`: projects is unreachable, nothing was changed; `outcome_unknown`: projects did not answer in time, so the entry may be gone (a GET tells)", body = Problem, content_type = "application/problem+json")))]
+#[delete("/tickets/{id}/timesheets/{timesheet_id}")]
+#[tracing::instrument(skip_all, fields(ticket = %path.0))]
+pub async fn delete_ticket_time(
+    ctx: web::Data<Ctx>,
+    caller: Caller,
+    path: web::Path<(TicketId, TimesheetId)>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    let (id, sheet) = path.into_inner();
+    time::delete(&ctx, &caller, id, sheet, if_match.header()).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

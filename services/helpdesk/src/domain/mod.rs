@@ -50,6 +50,8 @@ shared::refusals! {
     pub enum Refusal {
         /// The ticket's team has no project for its time.
         TeamWithoutProject = "team_without_project",
+        /// The timesheet is billed on an invoice (projects' rule).
+        TimesheetInvoiced = "timesheet_invoiced",
         /// The ticket's team does not use timesheets.
         TimesheetsDisabled = "timesheets_disabled",
     }

@@ -14,6 +14,7 @@ use shared::contracts::NewTimesheet;
 use shared::decimal::check_decimal;
 use shared::ids::{TicketId, TimesheetId};
 use shared::page::PageRequest;
+use shared::peer::PeerError;
 use shared::server::Ctx;
 
 use super::{Checks, Error, Result, check_description, check_text, peer_rejection, tickets};
@@ -89,10 +90,94 @@ pub async fn list(ctx: &Ctx, caller: &Caller, id: TicketId, page: PageRequest) -
 /// One timesheet of the ticket; 404 when it is not this ticket's.
 pub async fn get(ctx: &Ctx, caller: &Caller, id: TicketId, timesheet: TimesheetId) -> Result<serde_json::Value> {
     super::access::may_read_ticket_time(caller)?;
+    own(ctx, id, timesheet).await
+}
+
+async fn own(ctx: &Ctx, id: TicketId, timesheet: TimesheetId) -> Result<serde_json::Value> {
     tickets::load(ctx, id).await?;
     let sheet = peers::timesheet(&ctx.peers, timesheet).await?;
     match sheet {
         Some(s) if s.get("ticket_id").and_then(|t| t.as_str()) == Some(id.to_string().as_str()) => Ok(s),
         _ => Err(Error::not_found("timesheet of this ticket", timesheet)),
+    }
+}
+
+/// Changes to time on a ticket; absent fields stay. What moves an entry elsewhere (its task,
+/// ticket or line) is not here: a ticket's time follows the ticket.
+#[derive(Debug, Clone, Default)]
+pub struct TimeChanges {
+    pub employee: Option<String>,
+    pub hours: Option<Decimal>,
+    pub date: Option<NaiveDate>,
+    /// `Some(None)` clears it.
+    pub description: Option<Option<String>>,
+}
+
+/// Changes a timesheet of the ticket in projects, under projects' rules (an invoiced entry is
+/// a 409; `held`, the caller's `If-Match`, must still be its version); answers it as projects
+/// sent it.
+pub async fn edit(
+    ctx: &Ctx,
+    caller: &Caller,
+    id: TicketId,
+    timesheet: TimesheetId,
+    changes: TimeChanges,
+    held: Option<String>,
+) -> Result<serde_json::Value> {
+    super::access::may_work_tickets(caller)?;
+    let mut checks = Checks::new();
+    if let Some(e) = &changes.employee {
+        check_text(&mut checks, "employee", e, 200);
+    }
+    if let Some(h) = changes.hours {
+        check_decimal(&mut checks, "hours", h, true, Some(MAX_HOURS));
+    }
+    if let Some(d) = &changes.description {
+        check_description(&mut checks, d.as_deref());
+    }
+    checks.finish()?;
+    own(ctx, id, timesheet).await?;
+    let mut body = serde_json::Map::new();
+    if let Some(e) = changes.employee {
+        body.insert("employee".into(), e.trim().into());
+    }
+    if let Some(h) = changes.hours {
+        body.insert("hours".into(), h.to_string().into());
+    }
+    if let Some(d) = changes.date {
+        body.insert("date".into(), d.to_string().into());
+    }
+    if let Some(d) = changes.description {
+        body.insert("description".into(), d.into());
+    }
+    peers::edit_timesheet(&ctx.peers, timesheet, body.into(), held.as_deref()).await.map_err(|e| refused(e, timesheet))
+}
+
+/// Deletes a timesheet of the ticket in projects, under projects' rules.
+pub async fn delete(
+    ctx: &Ctx,
+    caller: &Caller,
+    id: TicketId,
+    timesheet: TimesheetId,
+    held: Option<String>,
+) -> Result<()> {
+    super::access::may_work_tickets(caller)?;
+    own(ctx, id, timesheet).await?;
+    peers::delete_timesheet(&ctx.peers, timesheet, held.as_deref()).await.map_err(|e| refused(e, timesheet))
+}
+
+/// Projects' refusal of a change to an entry, in this service's words: the same status and
+/// code where the rule is the same.
+fn refused(e: PeerError, timesheet: TimesheetId) -> Error {
+    match e {
+        PeerError::Rejected { status: 412, .. } => Error::PreconditionFailed,
+        PeerError::Rejected { status: 404, .. } => Error::not_found("timesheet of this ticket", timesheet),
+        PeerError::Rejected { status: 409, body, .. }
+            if body.get("code").is_some_and(|c| c == "timesheet_invoiced") =>
+        {
+            let detail = body.get("detail").and_then(|d| d.as_str()).unwrap_or("the timesheet is invoiced");
+            Error::conflict(Refusal::TimesheetInvoiced, detail)
+        }
+        other => peer_rejection(other),
     }
 }
