@@ -204,6 +204,9 @@ pub struct Config {
     /// How callers are authenticated. `None` only in in-process tests: the binaries refuse to
     /// start without it (see [`Config::require_auth`]).
     pub auth: Option<crate::auth::AuthConfig>,
+    /// `/docs` shows the four services' documents in one page, this one first (as `stack`
+    /// serves them); otherwise only this service's.
+    pub docs_portal: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -238,7 +241,7 @@ impl Config {
         }
         let cors = CorsOrigins::parse(&var(CORS_VAR).unwrap_or_default())?;
         let auth = auth_from_vars(&var)?;
-        Ok(Config { service, bind, database_url, peers, cors, auth })
+        Ok(Config { service, bind, database_url, peers, cors, auth, docs_portal: false })
     }
 
     /// The binaries' check: a service never runs open to anyone who can reach its port.

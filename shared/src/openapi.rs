@@ -112,10 +112,15 @@ pub fn complete(api: &mut OpenApi) {
                 .scheme(HttpAuthScheme::Bearer)
                 .bearer_format("JWT")
                 .description(Some(
-                    "A JWT: HS256 signed with the services' shared `AUTH_SECRET` (`stack token` mints one), \
-                     or RS256/ES256 from an identity provider whose public key the services hold. Claims: \
-                     `sub`, `role` (admin, sales, accounting, agent, customer, service), `customer_id` \
-                     (customer only), `exp`, `iat`.",
+                    "Paste a token (without `Bearer`). Mint one where the stack runs, from its folder: \
+                     `cargo run -q --release --bin stack -- token --role admin --sub me --ttl 1d` (or \
+                     `stack token --role admin --sub me --ttl 1d`; add `--data-dir DIR` before `token` when \
+                     the stack keeps its data elsewhere than `data/`). Roles: admin, sales, accounting, agent, \
+                     customer (with `--customer <id>`), service. \
+                     \n\nA JWT: HS256 signed with the services' shared `AUTH_SECRET` (the stack makes one \
+                     under its data folder on first start), or RS256/ES256 from an identity provider whose \
+                     public key the services hold. Claims: `sub`, `role`, `customer_id` (customer only), \
+                     `exp`, `iat`.",
                 ))
                 .build(),
         )

@@ -150,6 +150,7 @@ pub async fn start(app: ServiceApp, config: Config, listener: Option<TcpListener
     let collected = openapi(&app);
     let document = web::Data::new(ApiDocument(crate::openapi::finish(&collected, app.refusals)));
     let methods = web::Data::new(Methods::new(&collected));
+    let docs_config = docs_config(app.service, &config);
     let cors_origins = config.cors.clone();
     if cors_origins != CorsOrigins::Off {
         tracing::info!(service = %app.service, origins = ?cors_origins, "CORS on");
@@ -163,8 +164,7 @@ pub async fn start(app: ServiceApp, config: Config, listener: Option<TcpListener
                     .route("/openapi.json", web::get().to(openapi_json)),
             )
             .split_for_parts();
-        let docs = utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
-            .config(utoipa_swagger_ui::Config::from("/api/v1/openapi.json"));
+        let docs = utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").config(docs_config.clone());
         let app = match &verifier {
             Some(v) => app.app_data(web::Data::new(v.clone())),
             None => app,
@@ -196,6 +196,24 @@ pub async fn start(app: ServiceApp, config: Config, listener: Option<TcpListener
     Ok(Running { service: app.service, port, ctx, handle, stop, tasks, server })
 }
 
+/// What `/docs` shows: this service's document, or, as `stack` serves them, the four (this
+/// one first), each read from its own service (the documents are served to any origin).
+fn docs_config(service: Service, config: &Config) -> utoipa_swagger_ui::Config<'static> {
+    const OWN: &str = "/api/v1/openapi.json";
+    let docs = if config.docs_portal {
+        // The page's settings live as long as the server; four short strings per start.
+        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        let mut urls = vec![utoipa_swagger_ui::Url::with_primary(service.name(), OWN, true)];
+        for other in Service::ALL.into_iter().filter(|s| *s != service) {
+            urls.push(utoipa_swagger_ui::Url::new(other.name(), leak(format!("{}{OWN}", config.peers.get(other)))));
+        }
+        utoipa_swagger_ui::Config::new(urls)
+    } else {
+        utoipa_swagger_ui::Config::from(OWN)
+    };
+    docs.persist_authorization(true)
+}
+
 /// The OpenAPI document of a service, as collected from its registered handlers.
 pub fn openapi(app: &ServiceApp) -> utoipa::openapi::OpenApi {
     collected(app)
@@ -220,6 +238,13 @@ fn collected(app: &ServiceApp) -> utoipa::openapi::OpenApi {
     let mut license = utoipa::openapi::License::new(env!("CARGO_PKG_LICENSE"));
     license.identifier = Some(env!("CARGO_PKG_LICENSE").to_owned());
     api.info.license = Some(license);
+    // The project's repository, when the workspace names one (`repository` in Cargo.toml).
+    let repository = env!("CARGO_PKG_REPOSITORY");
+    if !repository.is_empty() {
+        let mut docs = utoipa::openapi::external_docs::ExternalDocs::new(repository);
+        docs.description = Some("Source code".into());
+        api.external_docs = Some(docs);
+    }
     api.info.description = Some(format!(
         "The {} service of Prepaid Support. Errors are RFC 9457 problem+json; decimals are strings \
          with two decimals; lists are newest first with `limit` and `cursor`; every POST accepts an \
@@ -341,13 +366,19 @@ async fn head_as_get<B: actix_web::body::MessageBody + 'static>(
 }
 
 /// The CORS middleware for `origins` (unused when they are [`CorsOrigins::Off`]). Answers
-/// preflights itself; lets browsers read `Location` and `X-Request-Id`.
+/// preflights itself; lets browsers read `Location`, `ETag` and `X-Request-Id` (and send
+/// `If-Match` and `Idempotency-Key`: any header is allowed).
 fn cors(origins: &CorsOrigins) -> actix_cors::Cors {
     use actix_web::http::{Method, header};
     let base = actix_cors::Cors::default()
         .allowed_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
         .allow_any_header()
-        .expose_headers([header::LOCATION, header::HeaderName::from_static(crate::telemetry::REQUEST_ID)])
+        .expose_headers([
+            header::LOCATION,
+            header::ETAG,
+            header::HeaderName::from_static(crate::telemetry::REQUEST_ID),
+            header::HeaderName::from_static("idempotent-replayed"),
+        ])
         .max_age(3600);
     match origins {
         CorsOrigins::Off => base,
@@ -391,7 +422,8 @@ async fn metrics(ctx: web::Data<Ctx>) -> HttpResponse {
 }
 
 async fn openapi_json(doc: web::Data<ApiDocument>) -> HttpResponse {
-    HttpResponse::Ok().json(&doc.0)
+    // Public (no token), so any page may read it: the docs page of another service does.
+    HttpResponse::Ok().insert_header((actix_web::http::header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")).json(&doc.0)
 }
 
 async fn problems<B: actix_web::body::MessageBody + 'static>(

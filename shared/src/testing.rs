@@ -103,6 +103,7 @@ pub async fn spawn_on(
         peers,
         cors: Default::default(),
         auth: None,
+        docs_portal: false,
     };
     crate::server::start(app, config, Some(listener)).await
 }

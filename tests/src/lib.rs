@@ -118,6 +118,7 @@ impl System {
             peers: self.stack.peers.clone(),
             cors: Default::default(),
             auth: None,
+            docs_portal: false,
         };
         let running = shared::server::start(stack::app(s), config, Some(listener)).await?;
         self.stack.services.push(running);

@@ -165,7 +165,7 @@ async fn cors_preflight_is_allowed_for_a_configured_origin() -> R {
     assert_eq!(res.status(), StatusCode::CREATED);
     assert_eq!(res.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()), Some(origin));
     let exposed = res.headers().get("access-control-expose-headers").and_then(|v| v.to_str().ok()).unwrap_or("");
-    assert!(exposed.contains("location") && exposed.contains("x-request-id"), "{exposed}");
+    assert!(exposed.contains("location") && exposed.contains("x-request-id") && exposed.contains("etag"), "{exposed}");
     // Another origin gets no CORS headers.
     let other = preflight(stack.url(Service::Sales), "https://evil.example").await?;
     assert!(other.headers().get("access-control-allow-origin").is_none());
@@ -173,8 +173,10 @@ async fn cors_preflight_is_allowed_for_a_configured_origin() -> R {
     Ok(())
 }
 
+/// `stack` without a CORS setting allows its four services' own origins (for its docs page) and
+/// nothing else.
 #[tokio::test]
-async fn no_cors_headers_when_cors_is_off() -> R {
+async fn no_cors_headers_for_an_origin_not_allowed() -> R {
     let (stack, _dbs) = stack_with_cors(CorsOrigins::Off).await?;
     let res = preflight(stack.url(Service::Sales), "http://localhost:3000").await?;
     assert!(res.headers().keys().all(|k| !k.as_str().starts_with("access-control-")), "{:?}", res.headers());
@@ -184,7 +186,49 @@ async fn no_cors_headers_when_cors_is_off() -> R {
         .send()
         .await?;
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.headers().keys().all(|k| !k.as_str().starts_with("access-control-")), "{:?}", res.headers());
+    assert!(res.headers().get("access-control-allow-origin").is_none(), "{:?}", res.headers());
     stack.stop().await;
+    Ok(())
+}
+
+/// `stack` serves one docs page per service with the four documents (its own first); another
+/// service's document is readable from that page, and trying its operations there is allowed.
+/// A service started alone shows its own document only.
+#[tokio::test]
+async fn the_stack_docs_page_shows_the_four_documents() -> R {
+    let (stack, _dbs) = stack_with_cors(CorsOrigins::Off).await?;
+    let http = reqwest::Client::new();
+    for s in Service::ALL {
+        let page = http.get(format!("{}/docs/swagger-initializer.js", stack.url(s))).send().await?.text().await?;
+        for other in Service::ALL.into_iter().filter(|o| *o != s) {
+            let url = format!("{}/api/v1/openapi.json", stack.url(other));
+            assert!(page.contains(&url), "{s}'s docs page does not offer {other}'s document: {page}");
+        }
+        assert!(page.contains(&format!("\"{}\"", s.name())), "{s}: its own document first: {page}");
+        assert!(page.contains("persistAuthorization"), "{s}: {page}");
+    }
+    let (sales, invoicing) = (stack.url(Service::Sales), stack.url(Service::Invoicing));
+    // The document is public: any page may read it.
+    let doc = http
+        .get(format!("{invoicing}/api/v1/openapi.json"))
+        .header("origin", "https://elsewhere.example")
+        .send()
+        .await?;
+    assert_eq!(doc.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()), Some("*"));
+    let tried = preflight(invoicing, sales).await?;
+    assert!(tried.status().is_success(), "{}", tried.status());
+    assert_eq!(tried.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()), Some(sales));
+    stack.stop().await;
+
+    let db = TestDb::sqlite("lone")?;
+    let peers = shared::config::PeerUrls::local();
+    let lone = shared::testing::spawn(stack::app(Service::Sales), &db, peers.clone()).await?;
+    let page =
+        http.get(format!("http://127.0.0.1:{}/docs/swagger-initializer.js", lone.port)).send().await?.text().await?;
+    assert!(page.contains("/api/v1/openapi.json"), "{page}");
+    for other in [Service::Invoicing, Service::Projects, Service::Helpdesk] {
+        assert!(!page.contains(peers.get(other)), "a lone service shows only its own document: {page}");
+    }
+    lone.stop().await;
     Ok(())
 }

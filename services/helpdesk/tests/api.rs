@@ -69,6 +69,7 @@ impl Stack {
             peers,
             cors: Default::default(),
             auth: None,
+            docs_portal: false,
         };
         let helpdesk = shared::server::start(helpdesk::app(), config, Some(listener)).await?;
         Ok(Stack {

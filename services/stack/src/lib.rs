@@ -19,7 +19,8 @@ pub fn app(service: Service) -> ServiceApp {
 pub struct Plan {
     pub listeners: Vec<(Service, TcpListener)>,
     pub databases: Vec<(Service, String)>,
-    /// Browser origins allowed to call any of the four (off unless set).
+    /// Browser origins allowed to call any of the four (unless set: the four themselves, for
+    /// the docs page).
     pub cors: CorsOrigins,
     /// How the four authenticate callers; `None` only in in-process tests.
     pub auth: Option<shared::auth::AuthConfig>,
@@ -66,6 +67,13 @@ pub async fn start_all(plan: Plan) -> Result<Stack, StartError> {
         let port = l.local_addr().map_err(|e| StartError::Other(e.to_string()))?.port();
         peers.set(*s, format!("http://127.0.0.1:{port}"));
     }
+    // Each one's /docs shows the four documents; trying an operation of another from there is
+    // a cross-origin call, allowed by default between the four (tokens are bearer headers,
+    // never cookies, so no other origin gains anything).
+    let cors = match &plan.cors {
+        CorsOrigins::Off => CorsOrigins::List(Service::ALL.iter().map(|s| peers.get(*s).to_owned()).collect()),
+        other => other.clone(),
+    };
     let mut services = vec![];
     for (s, listener) in plan.listeners {
         let database_url = plan.databases.iter().find(|(d, _)| *d == s).map(|(_, u)| u.clone()).unwrap_or_default();
@@ -74,8 +82,9 @@ pub async fn start_all(plan: Plan) -> Result<Stack, StartError> {
             bind: String::new(),
             database_url,
             peers: peers.clone(),
-            cors: plan.cors.clone(),
+            cors: cors.clone(),
             auth: plan.auth.clone(),
+            docs_portal: true,
         };
         services.push(start(app(s), config, Some(listener)).await?);
     }
