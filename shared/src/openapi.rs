@@ -94,6 +94,11 @@ fn reference_page_items(components: &mut utoipa::openapi::Components) {
     }
 }
 
+/// A schema by its name, for [`crate::server::ServiceApp::schemas`].
+pub fn schema<T: utoipa::ToSchema>() -> (String, RefOr<utoipa::openapi::schema::Schema>) {
+    (T::name().into_owned(), T::schema())
+}
+
 /// The name of the bearer security scheme.
 pub const BEARER: &str = "bearer";
 

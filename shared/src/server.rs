@@ -35,6 +35,8 @@ pub struct ServiceApp {
     pub background: fn(Ctx, CancellationToken) -> futures_util::future::BoxFuture<'static, ()>,
     /// The service's catalogue of refusals: every 409 `code` its domain answers.
     pub refusals: &'static [&'static str],
+    /// Schemas its operations name without registering them (the `sort` of each list).
+    pub schemas: fn() -> Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>,
 }
 
 /// For a service with no background work of its own.
@@ -230,6 +232,10 @@ fn collected(app: &ServiceApp) -> utoipa::openapi::OpenApi {
         .into_utoipa_app()
         .service(utoipa_actix_web::scope("/api/v1").configure(app.routes))
         .split_for_parts();
+    let components = api.components.get_or_insert_with(Default::default);
+    for (name, schema) in (app.schemas)() {
+        components.schemas.entry(name).or_insert(schema);
+    }
     api.info.title = format!("Prepaid Support: {} service", app.service.name());
     api.info.version = env!("CARGO_PKG_VERSION").to_owned();
     // The project's own licence (the LICENSE file), not the OpenAPI library's contact and

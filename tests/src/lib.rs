@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests: start the four real services in-process on free ports,
 //! each with a fresh database, and speak to them over HTTP only.
 
+pub mod sorting;
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
@@ -650,6 +651,31 @@ impl Api {
             )
             .await?);
         Ok((team, ticket))
+    }
+
+    /// Logs `hours` of "Ann" on `ticket` through helpdesk; answers the timesheet.
+    pub async fn log_on_ticket(&self, ticket: &str, hours: &str) -> R<Value> {
+        let body = serde_json::json!({"employee": "Ann", "hours": hours});
+        self.post(Service::Helpdesk, &format!("/tickets/{ticket}/timesheets"), &body, StatusCode::CREATED).await
+    }
+
+    /// A request with an optional body and `If-Match`; answers everything about the answer.
+    pub async fn conditional(
+        &self,
+        s: Service,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        if_match: Option<&str>,
+    ) -> R<Answer> {
+        let mut req = self.request(s, method, path);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        if let Some(tag) = if_match {
+            req = req.header("If-Match", tag);
+        }
+        self.send(req).await
     }
 
     /// The exact sum of the hours of a sale line's timesheets, as projects lists them.

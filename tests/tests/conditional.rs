@@ -20,24 +20,6 @@ async fn get(api: &Api, s: Service, path: &str) -> R<Answer> {
     Ok(a)
 }
 
-async fn change(
-    api: &Api,
-    s: Service,
-    method: Method,
-    path: &str,
-    body: Option<&Value>,
-    if_match: Option<&str>,
-) -> R<Answer> {
-    let mut req = api.request(s, method, path);
-    if let Some(b) = body {
-        req = req.json(b);
-    }
-    if let Some(tag) = if_match {
-        req = req.header("If-Match", tag);
-    }
-    api.send(req).await
-}
-
 fn is_precondition_failed(a: &Answer, what: &str) {
     assert_eq!(a.status, StatusCode::PRECONDITION_FAILED, "{what}: {}", a.text);
     assert_eq!(a.body["code"], "precondition_failed", "{what}: {}", a.text);
@@ -53,14 +35,7 @@ async fn stale_edits_are_refused(backend: Backend) -> R {
     let (_, lines) = sys.sold(&shop, 1, "10").await?;
     let (line, task) = lines[0].clone();
     let (team, ticket) = sys.desk(&shop, &task, true).await?;
-    let sheet = sys
-        .post(
-            Helpdesk,
-            &format!("/tickets/{ticket}/timesheets"),
-            &json!({"employee": "Ann", "hours": "1"}),
-            StatusCode::CREATED,
-        )
-        .await?;
+    let sheet = sys.log_on_ticket(&ticket, "1").await?;
     let manual = sys.shop("manual").await?;
     let (_, manual_lines) = sys.sold(&manual, 1, "5").await?;
     let (manual_line, _) = manual_lines[0].clone();
@@ -79,34 +54,34 @@ async fn stale_edits_are_refused(backend: Backend) -> R {
         let read = get(&sys, s, &path).await?;
         let held = etag(&read)?;
         assert!(held.starts_with('"') && held.ends_with('"') && held.len() > 2, "{path}: a strong tag: {held}");
-        let won = change(&sys, s, Method::PATCH, &path, Some(&first), Some(&held)).await?;
+        let won = sys.conditional(s, Method::PATCH, &path, Some(&first), Some(&held)).await?;
         assert_eq!(won.status, StatusCode::OK, "{path} with the current tag: {}", won.text);
         let now = etag(&won)?;
         assert_ne!(now, held, "{path}: a changed record has a new tag");
-        let stale = change(&sys, s, Method::PATCH, &path, Some(&second), Some(&held)).await?;
+        let stale = sys.conditional(s, Method::PATCH, &path, Some(&second), Some(&held)).await?;
         is_precondition_failed(&stale, &path);
         let after = get(&sys, s, &path).await?;
         assert_eq!(after.body, won.body, "{path}: the refused change changed nothing");
         assert_eq!(etag(&after)?, now, "{path}: the tag of the answer is the tag of the record");
-        let weak = change(&sys, s, Method::PATCH, &path, Some(&second), Some(&format!("W/{now}"))).await?;
+        let weak = sys.conditional(s, Method::PATCH, &path, Some(&second), Some(&format!("W/{now}"))).await?;
         is_precondition_failed(&weak, &format!("{path} (a weak tag never matches)"));
-        let any = change(&sys, s, Method::PATCH, &path, Some(&second), Some("*")).await?;
+        let any = sys.conditional(s, Method::PATCH, &path, Some(&second), Some("*")).await?;
         assert_eq!(any.status, StatusCode::OK, "{path} with *: {}", any.text);
-        let bad = change(&sys, s, Method::PATCH, &path, Some(&first), Some("not-a-tag")).await?;
+        let bad = sys.conditional(s, Method::PATCH, &path, Some(&first), Some("not-a-tag")).await?;
         assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{path} with a malformed If-Match: {}", bad.text);
-        let plain = change(&sys, s, Method::PATCH, &path, Some(&first), None).await?;
+        let plain = sys.conditional(s, Method::PATCH, &path, Some(&first), None).await?;
         assert_eq!(plain.status, StatusCode::OK, "{path} without If-Match proceeds: {}", plain.text);
     }
 
     // A stale DELETE keeps the timesheet (and its hour on the line); the current one removes it.
     let path = format!("/timesheets/{}", id(&sheet));
     let held = etag(&get(&sys, Projects, &path).await?)?;
-    let edited = change(&sys, Projects, Method::PATCH, &path, Some(&json!({"hours": "2"})), None).await?;
+    let edited = sys.conditional(Projects, Method::PATCH, &path, Some(&json!({"hours": "2"})), None).await?;
     assert_eq!(edited.status, StatusCode::OK, "{}", edited.text);
-    let stale = change(&sys, Projects, Method::DELETE, &path, None, Some(&held)).await?;
+    let stale = sys.conditional(Projects, Method::DELETE, &path, None, Some(&held)).await?;
     is_precondition_failed(&stale, "DELETE with a stale tag");
     get(&sys, Projects, &path).await?;
-    let gone = change(&sys, Projects, Method::DELETE, &path, None, Some(&etag(&edited)?)).await?;
+    let gone = sys.conditional(Projects, Method::DELETE, &path, None, Some(&etag(&edited)?)).await?;
     assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.text);
     assert_eq!(sys.logged_hours(&line).await?, rust_decimal::Decimal::ZERO);
 
@@ -130,8 +105,8 @@ async fn racing_edits_never_both_win(backend: Backend) -> R {
         let held = etag(&get(&sys, Sales, &path).await?)?;
         let (a, b) = (json!({"name": format!("A{round}")}), json!({"name": format!("B{round}")}));
         let (ra, rb) = tokio::join!(
-            change(&sys, Sales, Method::PATCH, &path, Some(&a), Some(&held)),
-            change(&sys, Sales, Method::PATCH, &path, Some(&b), Some(&held)),
+            sys.conditional(Sales, Method::PATCH, &path, Some(&a), Some(&held)),
+            sys.conditional(Sales, Method::PATCH, &path, Some(&b), Some(&held)),
         );
         let (ra, rb) = (ra?, rb?);
         let mut statuses = [ra.status.as_u16(), rb.status.as_u16()];

@@ -7,27 +7,9 @@
 use e2e::{Answer, Api, R, System, dec, eventually, id, on_both};
 use reqwest::{Method, StatusCode};
 use rust_decimal::Decimal;
-use serde_json::{Value, json};
-use shared::config::Service::{self, Helpdesk, Projects, Sales};
+use serde_json::json;
+use shared::config::Service::{Helpdesk, Projects, Sales};
 use shared::db::Backend;
-
-async fn send(
-    api: &Api,
-    s: Service,
-    method: Method,
-    path: &str,
-    body: Option<&Value>,
-    if_match: Option<&str>,
-) -> R<Answer> {
-    let mut req = api.request(s, method, path);
-    if let Some(b) = body {
-        req = req.json(b);
-    }
-    if let Some(tag) = if_match {
-        req = req.header("If-Match", tag);
-    }
-    api.send(req).await
-}
 
 fn etag(a: &Answer) -> String {
     a.headers.get("etag").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
@@ -56,19 +38,19 @@ async fn edited_and_deleted_on_the_ticket(backend: Backend) -> R {
     delivered(&sys, &line, "2").await?;
 
     // The entry as helpdesk answers it is projects' entry, tag and all.
-    let read = send(&sys, Helpdesk, Method::GET, &path, None, None).await?;
-    let direct = send(&sys, Projects, Method::GET, &format!("/timesheets/{sheet}"), None, None).await?;
+    let read = sys.conditional(Helpdesk, Method::GET, &path, None, None).await?;
+    let direct = sys.conditional(Projects, Method::GET, &format!("/timesheets/{sheet}"), None, None).await?;
     assert_eq!((read.body.clone(), etag(&read)), (direct.body.clone(), etag(&direct)));
 
-    let edited = send(
-        &sys,
-        Helpdesk,
-        Method::PATCH,
-        &path,
-        Some(&json!({"hours": "3", "description": "Fixed"})),
-        Some(&etag(&read)),
-    )
-    .await?;
+    let edited = sys
+        .conditional(
+            Helpdesk,
+            Method::PATCH,
+            &path,
+            Some(&json!({"hours": "3", "description": "Fixed"})),
+            Some(&etag(&read)),
+        )
+        .await?;
     assert_eq!(edited.status, StatusCode::OK, "{}", edited.text);
     assert_eq!((edited.body["hours"].as_str(), edited.body["description"].as_str()), (Some("3.00"), Some("Fixed")));
     delivered(&sys, &line, "3").await?;
@@ -79,21 +61,22 @@ async fn edited_and_deleted_on_the_ticket(backend: Backend) -> R {
     .await?;
 
     // Refusals change nothing.
-    let stale = send(&sys, Helpdesk, Method::PATCH, &path, Some(&json!({"hours": "5"})), Some(&etag(&read))).await?;
+    let stale =
+        sys.conditional(Helpdesk, Method::PATCH, &path, Some(&json!({"hours": "5"})), Some(&etag(&read))).await?;
     assert_eq!(
         (stale.status, stale.body["code"].as_str()),
         (StatusCode::PRECONDITION_FAILED, Some("precondition_failed")),
         "{}",
         stale.text
     );
-    let bad = send(&sys, Helpdesk, Method::PATCH, &path, Some(&json!({"hours": "1.234"})), None).await?;
+    let bad = sys.conditional(Helpdesk, Method::PATCH, &path, Some(&json!({"hours": "1.234"})), None).await?;
     assert_eq!(
         (bad.status, bad.body["errors"][0]["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("hours")),
         "{}",
         bad.text
     );
-    let elsewhere = send(&sys, Helpdesk, Method::PATCH, &path, Some(&json!({"task_id": task})), None).await?;
+    let elsewhere = sys.conditional(Helpdesk, Method::PATCH, &path, Some(&json!({"task_id": task})), None).await?;
     assert_eq!(elsewhere.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", elsewhere.text);
     let other = sys
         .post(
@@ -105,18 +88,18 @@ async fn edited_and_deleted_on_the_ticket(backend: Backend) -> R {
         .await?;
     let foreign = format!("/tickets/{}/timesheets/{sheet}", id(&other));
     for method in [Method::PATCH, Method::DELETE] {
-        let a = send(&sys, Helpdesk, method.clone(), &foreign, Some(&json!({"hours": "1"})), None).await?;
+        let a = sys.conditional(Helpdesk, method.clone(), &foreign, Some(&json!({"hours": "1"})), None).await?;
         assert_eq!(a.status, StatusCode::NOT_FOUND, "{method} through another ticket: {}", a.text);
     }
-    let stale_delete = send(&sys, Helpdesk, Method::DELETE, &path, None, Some(&etag(&read))).await?;
+    let stale_delete = sys.conditional(Helpdesk, Method::DELETE, &path, None, Some(&etag(&read))).await?;
     assert_eq!(stale_delete.status, StatusCode::PRECONDITION_FAILED, "{}", stale_delete.text);
-    let now = send(&sys, Helpdesk, Method::GET, &path, None, None).await?;
+    let now = sys.conditional(Helpdesk, Method::GET, &path, None, None).await?;
     assert_eq!(now.body, edited.body, "the refusals changed the entry");
     delivered(&sys, &line, "3").await?;
 
-    let gone = send(&sys, Helpdesk, Method::DELETE, &path, None, Some(&etag(&now))).await?;
+    let gone = sys.conditional(Helpdesk, Method::DELETE, &path, None, Some(&etag(&now))).await?;
     assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.text);
-    assert_eq!(send(&sys, Helpdesk, Method::GET, &path, None, None).await?.status, StatusCode::NOT_FOUND);
+    assert_eq!(sys.conditional(Helpdesk, Method::GET, &path, None, None).await?.status, StatusCode::NOT_FOUND);
     delivered(&sys, &line, "0").await?;
     assert_eq!(sys.logged_hours(&line).await?, Decimal::ZERO);
     sys.stop().await;
@@ -135,19 +118,12 @@ async fn invoiced_ticket_time_stays(backend: Backend) -> R {
     let (order, lines) = sys.sold(&shop, 1, "10").await?;
     let (line, task) = lines[0].clone();
     let (_, ticket) = sys.desk(&shop, &task, true).await?;
-    let sheet = id(&sys
-        .post(
-            Helpdesk,
-            &format!("/tickets/{ticket}/timesheets"),
-            &json!({"employee": "Ann", "hours": "2"}),
-            StatusCode::CREATED,
-        )
-        .await?);
+    let sheet = id(&sys.log_on_ticket(&ticket, "2").await?);
     delivered(&sys, &line, "2").await?;
     sys.post(Sales, &format!("/orders/{order}/invoices"), &json!({}), StatusCode::CREATED).await?;
     let path = format!("/tickets/{ticket}/timesheets/{sheet}");
     for (method, body) in [(Method::PATCH, Some(json!({"hours": "1"}))), (Method::DELETE, None)] {
-        let a = send(&sys, Helpdesk, method.clone(), &path, body.as_ref(), None).await?;
+        let a = sys.conditional(Helpdesk, method.clone(), &path, body.as_ref(), None).await?;
         assert_eq!(
             (a.status, a.body["code"].as_str()),
             (StatusCode::CONFLICT, Some("timesheet_invoiced")),

@@ -79,18 +79,34 @@ pub async fn log_time(peers: &PeerClient, body: &NewTimesheet, key: &str) -> Res
     peers.call(Service::Projects, Method::POST, "/api/v1/timesheets", Some(body), Some(key)).await
 }
 
-/// One page of a ticket's timesheets, as projects sent it.
+/// One page of a ticket's timesheets, as projects sent it: after `cursor` (projects' own), in
+/// `sort`'s order (projects' default when none).
 pub async fn timesheet_page(
     peers: &PeerClient,
     ticket: TicketId,
     limit: i64,
     cursor: Option<&str>,
+    sort: Option<&str>,
 ) -> Result<serde_json::Value, PeerError> {
     let mut path = format!("/api/v1/timesheets?ticket_id={ticket}&limit={limit}");
+    if let Some(s) = sort {
+        path.push_str(&format!("&sort={}", encode(s)));
+    }
     if let Some(c) = cursor {
-        path.push_str(&format!("&cursor={c}"));
+        path.push_str(&format!("&cursor={}", encode(c)));
     }
     peers.get(Service::Projects, &path).await
+}
+
+/// A query string value, percent-encoded: every byte but ASCII letters, digits and `-._~`.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Changes a timesheet, only if it is still the version `held` (its `ETag`) when one is given;
@@ -122,7 +138,7 @@ pub async fn ticket_timesheets(peers: &PeerClient, ticket: TicketId) -> Result<V
     loop {
         let mut path = format!("/api/v1/timesheets?ticket_id={ticket}&limit={MAX_LIMIT}");
         if let Some(c) = &cursor {
-            path.push_str(&format!("&cursor={c}"));
+            path.push_str(&format!("&cursor={}", encode(c)));
         }
         let page: PageView<TimesheetView> = peers.get(Service::Projects, &path).await?;
         all.extend(page.items);
@@ -141,4 +157,14 @@ pub async fn patch_timesheet(
 ) -> Result<(), PeerError> {
     let path = format!("/api/v1/timesheets/{id}");
     peers.call::<_, serde_json::Value>(Service::Projects, Method::PATCH, &path, Some(changes), None).await.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_passed_on_value_cannot_add_query_parameters() {
+        assert_eq!(super::encode("-created_at"), "-created_at");
+        assert_eq!(super::encode("2d6372"), "2d6372");
+        assert_eq!(super::encode("x&ticket_id=1 é"), "x%26ticket_id%3D1%20%C3%A9");
+    }
 }

@@ -27,5 +27,6 @@ pub fn app() -> ServiceApp {
         on_delivered: Arc::new(|_, _, _| Ok(())),
         background: |ctx, stop| Box::pin(reconcile::run(ctx, stop)),
         refusals: domain::Refusal::CODES,
+        schemas: api::schemas,
     }
 }

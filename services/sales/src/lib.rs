@@ -24,6 +24,7 @@ pub fn app() -> ServiceApp {
         routes: api::routes,
         background: shared::server::no_background,
         refusals: domain::Refusal::CODES,
+        schemas: api::schemas,
         on_delivered: Arc::new(domain::generation::on_delivered),
     }
 }

@@ -25,3 +25,13 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(time::edit_ticket_time)
         .service(time::delete_ticket_time);
 }
+
+/// The schemas of the lists' `sort` parameters.
+pub fn schemas() -> Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)> {
+    use shared::openapi::schema;
+    vec![
+        schema::<crate::domain::teams::TeamSort>(),
+        schema::<crate::domain::tickets::TicketSort>(),
+        schema::<crate::domain::time::TicketTimesheetSort>(),
+    ]
+}

@@ -6,13 +6,13 @@ use shared::error::Error;
 use shared::extract::{Body, IfMatch, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{ProjectId, TeamId};
-use shared::page::{Limit, Page, PageRequest};
+use shared::page::{Limit, ListRequest, Page};
 use shared::problem::{ApiError, Problem};
 use shared::respond::ok;
 use shared::server::Ctx;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::domain::teams::{self, NewTeam, Team, TeamChanges};
+use crate::domain::teams::{self, NewTeam, Team, TeamChanges, TeamSort};
 
 /// A helpdesk team: who answers tickets, and how their time is counted.
 #[derive(Debug, Serialize, ToSchema)]
@@ -32,6 +32,9 @@ pub struct TeamDto {
     /// When the team was created (UTC); set by the server.
     #[schema(example = "2026-11-29T09:30:00Z")]
     pub created_at: DateTime<Utc>,
+    /// When the team last changed (UTC); set by the server.
+    #[schema(example = "2026-11-29T09:30:00Z")]
+    pub updated_at: DateTime<Utc>,
 }
 
 impl From<Team> for TeamDto {
@@ -43,6 +46,7 @@ impl From<Team> for TeamDto {
             use_time_reinvoicing: t.use_time_reinvoicing,
             project_id: t.project_id,
             created_at: t.created_at,
+            updated_at: t.updated_at,
         }
     }
 }
@@ -87,6 +91,9 @@ pub struct UpdateTeam {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct TeamQuery {
+    /// The order: `created_at`, `updated_at` or `name`, `-` for descending; default newest first.
+    #[param(value_type = Option<TeamSort>, example = "-created_at")]
+    pub sort: Option<String>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<Limit>,
     /// `next_cursor` of the previous page.
@@ -124,7 +131,7 @@ pub async fn create_team(
     Ok(answer.into())
 }
 
-/// List teams, newest first.
+/// List teams, newest first (or as `sort` says).
 ///
 /// Roles: any (admin, sales, accounting, agent, customer, service).
 #[utoipa::path(tag = "teams", operation_id = "list_teams", params(TeamQuery), responses((status = 200, body = Page<TeamDto>)))]
@@ -132,8 +139,8 @@ pub async fn create_team(
 #[tracing::instrument(skip_all)]
 pub async fn list_teams(ctx: web::Data<Ctx>, caller: Caller, q: Query<TeamQuery>) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
-    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    let list = teams::list(&ctx, &caller, page).await?;
+    let req = ListRequest::parse(q.limit, q.cursor.as_deref(), q.sort.as_deref())?;
+    let list = teams::list(&ctx, &caller, req).await?;
     Ok(ok(Page { items: list.items.into_iter().map(TeamDto::from).collect(), next_cursor: list.next_cursor }))
 }
 

@@ -9,13 +9,13 @@ use shared::error::Error;
 use shared::extract::{Body, IfMatch, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{CustomerId, SaleLineId, TaskId, TeamId, TicketId};
-use shared::page::{Limit, Page, PageRequest};
+use shared::page::{Limit, ListRequest, Page};
 use shared::problem::{ApiError, Problem};
 use shared::respond::ok;
 use shared::server::Ctx;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::domain::tickets::{self, NewTicket, Shown, Stage, TicketChanges, TicketFilter};
+use crate::domain::tickets::{self, NewTicket, Shown, Stage, TicketChanges, TicketFilter, TicketSort};
 
 /// Where a ticket stands.
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
@@ -71,6 +71,9 @@ pub struct TicketDto {
     /// When the ticket was opened (UTC); set by the server.
     #[schema(example = "2026-11-29T09:30:00Z")]
     pub created_at: DateTime<Utc>,
+    /// When the ticket last changed (UTC); set by the server.
+    #[schema(example = "2026-11-29T09:30:00Z")]
+    pub updated_at: DateTime<Utc>,
 }
 
 impl From<Shown> for TicketDto {
@@ -89,6 +92,7 @@ impl From<Shown> for TicketDto {
             hours_spent: t.hours_spent.into(),
             remaining_hours: s.remaining_hours.map(Dec2),
             created_at: t.created_at,
+            updated_at: t.updated_at,
         }
     }
 }
@@ -160,6 +164,9 @@ pub struct TicketQuery {
     /// `new`, `in_progress`, `solved` or `cancelled`.
     #[param(example = "in_progress", value_type = Option<StageDto>)]
     pub stage: Option<String>,
+    /// The order: `created_at`, `updated_at` or `number`, `-` for descending; default newest first.
+    #[param(value_type = Option<TicketSort>, example = "-created_at")]
+    pub sort: Option<String>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<Limit>,
     /// `next_cursor` of the previous page.
@@ -223,7 +230,7 @@ pub async fn create_ticket(
     Ok(answer.into())
 }
 
-/// List tickets, newest first.
+/// List tickets, newest first (or as `sort` says).
 ///
 /// Roles: admin, sales, accounting, agent, customer (its own only), service.
 #[utoipa::path(tag = "tickets", operation_id = "list_tickets", params(TicketQuery),
@@ -236,12 +243,12 @@ pub async fn list_tickets(
     q: Query<TicketQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
-    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let req = ListRequest::parse(q.limit, q.cursor.as_deref(), q.sort.as_deref())?;
     let mut checks = Checks::new();
     let stage = q.stage.as_deref().and_then(|s| Stage::check(&mut checks, "stage", s));
     checks.finish()?;
     let filter = TicketFilter { team_id: q.team_id, customer_id: q.customer_id, stage };
-    let list = tickets::list(&ctx, &caller, filter, page).await?;
+    let list = tickets::list(&ctx, &caller, filter, req).await?;
     Ok(ok(Page { items: list.items.into_iter().map(TicketDto::from).collect(), next_cursor: list.next_cursor }))
 }
 

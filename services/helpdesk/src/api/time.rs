@@ -5,14 +5,14 @@ use shared::auth::Caller;
 use shared::extract::{Body, IfMatch, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{InvoiceId, ProjectId, SaleLineId, TaskId, TicketId, TimesheetId};
-use shared::page::{Limit, Page, PageRequest};
+use shared::page::{DEFAULT_LIMIT, Limit, Page, Sort};
 use shared::problem::{ApiError, Problem};
 use shared::respond::ok;
 use shared::server::Ctx;
 use shared::{Date, Dec2};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::domain::time::{self, LogTime, TimeChanges};
+use crate::domain::time::{self, LogTime, TicketTimesheetSort, TimeChanges};
 
 /// A timesheet of the projects service, as it answers (documented here; passed through as
 /// projects sent it).
@@ -46,6 +46,9 @@ pub struct TicketTimesheetDto {
     /// When the timesheet was recorded (UTC).
     #[schema(example = "2026-11-29T09:30:00Z")]
     pub created_at: DateTime<Utc>,
+    /// When the timesheet last changed (UTC); set by the server.
+    #[schema(example = "2026-11-29T09:30:00Z")]
+    pub updated_at: DateTime<Utc>,
 }
 
 /// Time spent on a ticket.
@@ -92,6 +95,9 @@ pub struct UpdateTicketTime {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct TicketTimeQuery {
+    /// The order: `created_at`, `updated_at`, `date` or `hours`, `-` for descending; default newest first.
+    #[param(value_type = Option<TicketTimesheetSort>, example = "-created_at")]
+    pub sort: Option<String>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<Limit>,
     /// `next_cursor` of the previous page.
@@ -131,7 +137,7 @@ pub async fn log_ticket_time(
     Ok(answer.into())
 }
 
-/// List a ticket's timesheets, newest first.
+/// List a ticket's timesheets, newest first (or as `sort` says).
 ///
 /// Roles: admin, sales, accounting, agent, service.
 #[utoipa::path(tag = "tickets", operation_id = "list_ticket_timesheets", params(("id" = TicketId, Path, description = "The ticket's id."), TicketTimeQuery),
@@ -146,8 +152,9 @@ pub async fn list_ticket_time(
     q: Query<TicketTimeQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
-    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    let list = time::list(&ctx, &caller, id.into_inner(), page).await?;
+    let sort = Sort::<TicketTimesheetSort>::parse(q.sort.as_deref())?;
+    let limit = q.limit.map_or(DEFAULT_LIMIT, |l| l.0);
+    let list = time::list(&ctx, &caller, id.into_inner(), limit, q.cursor.as_deref(), sort).await?;
     Ok(ok(list))
 }
 

@@ -3,7 +3,7 @@ use shared::auth::Caller;
 use shared::db::DbConn;
 use shared::error::Precondition;
 use shared::ids::{ProjectId, TeamId};
-use shared::page::{Page, PageRequest};
+use shared::page::{Key, ListRequest, Page};
 use shared::server::Ctx;
 
 use super::{Checks, Error, Result, check_text};
@@ -20,6 +20,8 @@ pub struct Team {
     /// The project that ticket time goes to when the ticket has no task.
     pub project_id: Option<ProjectId>,
     pub created_at: DateTime<Utc>,
+    /// When the team last changed; its creation time until then.
+    pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]
@@ -66,13 +68,15 @@ async fn ensure_project(ctx: &Ctx, team: &mut Team) -> Result<()> {
 /// team: [`insert`] does, in the transaction that also keeps the request's answer.
 pub async fn prepare(ctx: &Ctx, caller: &Caller, new: NewTeam) -> Result<Team> {
     super::access::may_manage_teams(caller)?;
+    let now = shared::db::now_utc();
     let mut team = Team {
         id: TeamId::new(),
         name: new.name.trim().to_owned(),
         use_timesheets: new.use_timesheets,
         use_time_reinvoicing: new.use_time_reinvoicing,
         project_id: new.project_id,
-        created_at: shared::db::now_utc(),
+        created_at: now,
+        updated_at: now,
     };
     let mut checks = Checks::new();
     check_text(&mut checks, "name", &new.name, 200);
@@ -127,6 +131,7 @@ pub async fn update(
             // Checked again where it counts: in the write, with the row locked.
             expected.lock(c, "teams", id.0)?;
             expected.check(&find(c, id)?)?;
+            let team = Team { updated_at: shared::db::now_utc(), ..team };
             store::teams::update(c, &team)?;
             Ok(team)
         })
@@ -147,8 +152,30 @@ pub async fn load(ctx: &Ctx, id: TeamId) -> Result<Team> {
     ctx.db.run(move |c| find(c, id)).await
 }
 
-pub async fn list(ctx: &Ctx, caller: &Caller, page: PageRequest) -> Result<Page<Team>> {
+shared::sort_fields! {
+    /// How the team list can be ordered.
+    pub enum TeamSort {
+        CreatedAt = "created_at": Time,
+        UpdatedAt = "updated_at": Time,
+        Name = "name": Text,
+    }
+    default CreatedAt
+}
+
+impl TeamSort {
+    pub fn key(self, t: &Team) -> Key {
+        match self {
+            TeamSort::CreatedAt => Key::Time(t.created_at.naive_utc()),
+            TeamSort::UpdatedAt => Key::Time(t.updated_at.naive_utc()),
+            TeamSort::Name => Key::Text(t.name.clone()),
+        }
+    }
+}
+
+/// Teams, in the asked order (newest first by default).
+pub async fn list(ctx: &Ctx, caller: &Caller, req: ListRequest<TeamSort>) -> Result<Page<Team>> {
     super::access::may_read_teams(caller)?;
-    let rows = ctx.db.run(move |c| Ok::<_, Error>(store::teams::list(c, page)?)).await?;
-    Ok(page.page(rows, |t| t.id.0, |t| t))
+    let asked = req.clone();
+    let rows = ctx.db.run(move |c| Ok::<_, Error>(store::teams::list(c, &asked)?)).await?;
+    Ok(req.page(rows, |t| (req.sort.field.key(t), t.id.0), |t| t))
 }

@@ -8,7 +8,7 @@ use shared::db::DbConn;
 use shared::decimal::check_decimal;
 use shared::error::Precondition;
 use shared::ids::{CustomerId, SaleLineId, TaskId, TeamId, TicketId};
-use shared::page::{Page, PageRequest};
+use shared::page::{Key, ListRequest, Page};
 use shared::server::Ctx;
 
 use super::teams::{self, Team};
@@ -67,6 +67,8 @@ pub struct Ticket {
     /// Hours logged on the ticket, as projects last reported them.
     pub hours_spent: Decimal,
     pub created_at: DateTime<Utc>,
+    /// When the ticket last changed (its hours spent included); its creation time until then.
+    pub updated_at: DateTime<Utc>,
 }
 
 /// A ticket as answered: with its sale line's remaining hours, read from sales.
@@ -289,6 +291,7 @@ pub async fn prepare(ctx: &Ctx, caller: &Caller, new: NewTicket) -> Result<Shown
         line = Some(l);
         remaining = Some(Some(hours));
     }
+    let now = shared::db::now_utc();
     let ticket = Ticket {
         id: TicketId::new(),
         number: 0,
@@ -300,7 +303,8 @@ pub async fn prepare(ctx: &Ctx, caller: &Caller, new: NewTicket) -> Result<Shown
         task_id: new.task_id,
         sale_line_id: line,
         hours_spent: Decimal::ZERO,
-        created_at: shared::db::now_utc(),
+        created_at: now,
+        updated_at: now,
     };
     let remaining_hours = match remaining {
         Some(r) => r,
@@ -385,6 +389,7 @@ pub async fn update(
             if !moves_time {
                 expected.check(&Shown { ticket: current, remaining_hours: held })?;
             }
+            let ticket = Ticket { updated_at: shared::db::now_utc(), ..ticket };
             store::tickets::update(c, &ticket)?;
             find(c, id)
         })
@@ -416,24 +421,50 @@ pub async fn get(ctx: &Ctx, caller: &Caller, id: TicketId) -> Result<Shown> {
     Ok(Shown { ticket, remaining_hours })
 }
 
-/// A page of tickets; each distinct sale line is read from sales once.
-/// A `customer` caller lists only its own tickets.
-pub async fn list(ctx: &Ctx, caller: &Caller, filter: TicketFilter, page: PageRequest) -> Result<Page<Shown>> {
+shared::sort_fields! {
+    /// How the ticket list can be ordered.
+    pub enum TicketSort {
+        CreatedAt = "created_at": Time,
+        UpdatedAt = "updated_at": Time,
+        Number = "number": Integer,
+    }
+    default CreatedAt
+}
+
+impl TicketSort {
+    pub fn key(self, t: &Ticket) -> Key {
+        match self {
+            TicketSort::CreatedAt => Key::Time(t.created_at.naive_utc()),
+            TicketSort::UpdatedAt => Key::Time(t.updated_at.naive_utc()),
+            TicketSort::Number => Key::Integer(t.number),
+        }
+    }
+}
+
+/// A page of tickets, in the asked order (newest first by default); each distinct sale line
+/// is read from sales once. A `customer` caller lists only its own tickets.
+pub async fn list(
+    ctx: &Ctx,
+    caller: &Caller,
+    filter: TicketFilter,
+    req: ListRequest<TicketSort>,
+) -> Result<Page<Shown>> {
     super::access::may_read_tickets(caller)?;
     let Some(customer_id) = caller.list_scope(filter.customer_id) else {
         return Ok(Page { items: vec![], next_cursor: None });
     };
     let filter = TicketFilter { customer_id, ..filter };
-    let rows = ctx.db.run(move |c| Ok::<_, Error>(store::tickets::list(c, &filter, page)?)).await?;
+    let asked = req.clone();
+    let rows = ctx.db.run(move |c| Ok::<_, Error>(store::tickets::list(c, &filter, &asked)?)).await?;
     let lines: BTreeSet<SaleLineId> = rows.iter().filter_map(|t| t.sale_line_id).collect();
     let answers = futures_util::future::join_all(lines.iter().map(|l| remaining_hours(ctx, Some(*l)))).await;
     let mut remaining = HashMap::new();
     for (line, answer) in lines.into_iter().zip(answers) {
         remaining.insert(line, answer?);
     }
-    Ok(page.page(
+    Ok(req.page(
         rows,
-        |t| t.id.0,
+        |t| (req.sort.field.key(t), t.id.0),
         |ticket| Shown {
             remaining_hours: ticket.sale_line_id.and_then(|l| remaining.get(&l).copied().flatten()),
             ticket,

@@ -13,7 +13,7 @@ use shared::auth::Caller;
 use shared::contracts::NewTimesheet;
 use shared::decimal::check_decimal;
 use shared::ids::{TicketId, TimesheetId};
-use shared::page::PageRequest;
+use shared::page::Sort;
 use shared::peer::PeerError;
 use shared::server::Ctx;
 
@@ -79,12 +79,33 @@ pub async fn log(
     peers::log_time(&ctx.peers, &body, projects_key).await.map_err(peer_rejection)
 }
 
-/// A page of the ticket's timesheets, as projects sent it.
-pub async fn list(ctx: &Ctx, caller: &Caller, id: TicketId, page: PageRequest) -> Result<serde_json::Value> {
+shared::sort_fields! {
+    /// How a ticket's timesheets can be ordered: as projects orders its timesheets (the same
+    /// fields as its `TimesheetSort`), which does the sorting and makes the cursors.
+    pub enum TicketTimesheetSort {
+        CreatedAt = "created_at": Time,
+        UpdatedAt = "updated_at": Time,
+        Date = "date": Date,
+        Hours = "hours": Decimal,
+    }
+    default CreatedAt
+}
+
+/// A page of the ticket's timesheets, as projects sent it, in `sort`'s order. The cursor is
+/// projects' own, passed on as given: projects refuses one it did not give, or gave under
+/// another `sort` (a 422 naming `cursor`, passed on).
+pub async fn list(
+    ctx: &Ctx,
+    caller: &Caller,
+    id: TicketId,
+    limit: i64,
+    cursor: Option<&str>,
+    sort: Sort<TicketTimesheetSort>,
+) -> Result<serde_json::Value> {
     super::access::may_read_ticket_time(caller)?;
     tickets::load(ctx, id).await?;
-    let cursor = page.before.map(|c| c.to_string());
-    peers::timesheet_page(&ctx.peers, id, page.limit, cursor.as_deref()).await.map_err(peer_rejection)
+    let cursor = cursor.filter(|c| !c.is_empty());
+    peers::timesheet_page(&ctx.peers, id, limit, cursor, Some(&sort.name())).await.map_err(peer_rejection)
 }
 
 /// One timesheet of the ticket; 404 when it is not this ticket's.

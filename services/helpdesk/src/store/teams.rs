@@ -1,12 +1,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use shared::db::{DbConn, Uid, now};
+use shared::db::{DbConn, Uid};
 use shared::ids::TeamId;
-use shared::page::PageRequest;
+use shared::page::{Key, ListRequest};
 
 use super::Result;
 use super::schema::teams;
-use crate::domain::teams::Team;
+use crate::domain::teams::{Team, TeamSort};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = teams)]
@@ -29,6 +29,7 @@ impl From<Row> for Team {
             use_time_reinvoicing: r.use_time_reinvoicing,
             project_id: r.project_id.map(Into::into),
             created_at: r.created_at.and_utc(),
+            updated_at: r.updated_at.and_utc(),
         }
     }
 }
@@ -41,13 +42,13 @@ pub fn insert(conn: &mut DbConn, t: &Team) -> Result<()> {
         use_time_reinvoicing: t.use_time_reinvoicing,
         project_id: t.project_id.map(Into::into),
         created_at: t.created_at.naive_utc(),
-        updated_at: now(),
+        updated_at: t.updated_at.naive_utc(),
     };
     diesel::insert_into(teams::table).values(row).execute(conn)?;
     Ok(())
 }
 
-/// Writes the editable fields.
+/// Writes the editable fields and `updated_at`.
 pub fn update(conn: &mut DbConn, t: &Team) -> Result<()> {
     diesel::update(teams::table.find(Uid::from(t.id)))
         .set((
@@ -55,7 +56,7 @@ pub fn update(conn: &mut DbConn, t: &Team) -> Result<()> {
             teams::use_timesheets.eq(t.use_timesheets),
             teams::use_time_reinvoicing.eq(t.use_time_reinvoicing),
             teams::project_id.eq(t.project_id.map(Uid::from)),
-            teams::updated_at.eq(now()),
+            teams::updated_at.eq(t.updated_at.naive_utc()),
         ))
         .execute(conn)?;
     Ok(())
@@ -66,11 +67,13 @@ pub fn find(conn: &mut DbConn, id: TeamId) -> Result<Option<Team>> {
     Ok(row.map(Into::into))
 }
 
-pub fn list(conn: &mut DbConn, page: PageRequest) -> Result<Vec<Team>> {
+pub fn list(conn: &mut DbConn, req: &ListRequest<TeamSort>) -> Result<Vec<Team>> {
     let mut q = teams::table.select(Row::as_select()).into_boxed();
-    if let Some(before) = page.before {
-        q = q.filter(teams::id.lt(Uid(before)));
+    match req.sort.field {
+        TeamSort::CreatedAt => shared::keyset!(q, teams::created_at, teams::id, req, Key::time),
+        TeamSort::UpdatedAt => shared::keyset!(q, teams::updated_at, teams::id, req, Key::time),
+        TeamSort::Name => shared::keyset!(q, teams::name, teams::id, req, Key::text),
     }
-    let rows = q.order(teams::id.desc()).limit(page.fetch()).load(conn)?;
+    let rows = q.limit(req.fetch()).load(conn)?;
     Ok(rows.into_iter().map(Into::into).collect())
 }

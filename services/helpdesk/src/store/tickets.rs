@@ -3,12 +3,12 @@ use diesel::prelude::*;
 use rust_decimal::Decimal;
 use shared::db::{DbConn, Dec, StoreError, Uid, now};
 use shared::ids::TicketId;
-use shared::page::PageRequest;
+use shared::page::{Key, ListRequest};
 
 use super::Result;
 use super::schema::{sequences, teams, tickets};
 use crate::domain::teams::Team;
-use crate::domain::tickets::{Stage, Ticket, TicketFilter};
+use crate::domain::tickets::{Stage, Ticket, TicketFilter, TicketSort};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = tickets)]
@@ -46,6 +46,7 @@ impl TryFrom<Row> for Ticket {
             sale_line_id: r.sale_line_id.map(Into::into),
             hours_spent: r.hours_spent.0,
             created_at: r.created_at.and_utc(),
+            updated_at: r.updated_at.and_utc(),
         })
     }
 }
@@ -74,13 +75,14 @@ pub fn insert(conn: &mut DbConn, t: &Ticket) -> Result<()> {
         hours_spent: Dec(t.hours_spent),
         hours_version: 0,
         created_at: t.created_at.naive_utc(),
-        updated_at: now(),
+        updated_at: t.updated_at.naive_utc(),
     };
     diesel::insert_into(tickets::table).values(row).execute(conn)?;
     Ok(())
 }
 
-/// Writes the editable fields; `hours_spent` is only ever changed by `apply_total`.
+/// Writes the editable fields and `updated_at`; `hours_spent` is only ever changed by
+/// `apply_total`.
 pub fn update(conn: &mut DbConn, t: &Ticket) -> Result<()> {
     diesel::update(tickets::table.find(Uid::from(t.id)))
         .set((
@@ -90,18 +92,22 @@ pub fn update(conn: &mut DbConn, t: &Ticket) -> Result<()> {
             tickets::stage.eq(t.stage.as_str()),
             tickets::task_id.eq(t.task_id.map(Uid::from)),
             tickets::sale_line_id.eq(t.sale_line_id.map(Uid::from)),
-            tickets::updated_at.eq(now()),
+            tickets::updated_at.eq(t.updated_at.naive_utc()),
         ))
         .execute(conn)?;
     Ok(())
 }
 
 /// Stores a ticket's total hours if `version` is newer than the one held, in one conditional
-/// update; returns whether it was applied.
+/// update that marks the ticket changed now; returns whether it was applied.
 pub fn apply_total(conn: &mut DbConn, id: TicketId, hours: Decimal, version: i64) -> Result<bool> {
     let changed = shared::db::cached(
         diesel::update(tickets::table.find(Uid::from(id)).filter(tickets::hours_version.lt(version)))
-            .set((tickets::hours_spent.eq(Dec(hours)), tickets::hours_version.eq(version)))
+            .set((
+                tickets::hours_spent.eq(Dec(hours)),
+                tickets::hours_version.eq(version),
+                tickets::updated_at.eq(now()),
+            ))
             .returning(tickets::id),
     )
     .load::<Uid>(conn)?;
@@ -129,7 +135,7 @@ pub fn find_with_team(conn: &mut DbConn, id: TicketId) -> Result<Option<(Ticket,
     row.map(|(t, team)| Ok((Ticket::try_from(t)?, team.into()))).transpose()
 }
 
-pub fn list(conn: &mut DbConn, f: &TicketFilter, page: PageRequest) -> Result<Vec<Ticket>> {
+pub fn list(conn: &mut DbConn, f: &TicketFilter, req: &ListRequest<TicketSort>) -> Result<Vec<Ticket>> {
     let mut q = tickets::table.select(Row::as_select()).into_boxed();
     if let Some(t) = f.team_id {
         q = q.filter(tickets::team_id.eq(Uid::from(t)));
@@ -140,9 +146,11 @@ pub fn list(conn: &mut DbConn, f: &TicketFilter, page: PageRequest) -> Result<Ve
     if let Some(s) = f.stage {
         q = q.filter(tickets::stage.eq(s.as_str()));
     }
-    if let Some(before) = page.before {
-        q = q.filter(tickets::id.lt(Uid(before)));
+    match req.sort.field {
+        TicketSort::CreatedAt => shared::keyset!(q, tickets::created_at, tickets::id, req, Key::time),
+        TicketSort::UpdatedAt => shared::keyset!(q, tickets::updated_at, tickets::id, req, Key::time),
+        TicketSort::Number => shared::keyset!(q, tickets::number, tickets::id, req, Key::integer),
     }
-    let rows = q.order(tickets::id.desc()).limit(page.fetch()).load(conn)?;
+    let rows = q.limit(req.fetch()).load(conn)?;
     rows.into_iter().map(Ticket::try_from).collect()
 }

@@ -6,7 +6,7 @@ use shared::error::Error;
 use shared::extract::{Body, OptionalBody, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{CustomerId, InvoiceId, InvoiceLineId, OrderId, SaleLineId};
-use shared::page::{Limit, Page, PageRequest};
+use shared::page::{Limit, ListRequest, Page};
 use shared::problem::{ApiError, Problem};
 use shared::respond::ok;
 use shared::server::Ctx;
@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::FLUSH_WAIT;
 use crate::domain::invoices::{
-    self, Invoice, InvoiceFilter, InvoiceLine, Kind, NewInvoice, NewLine, PaymentState, State,
+    self, Invoice, InvoiceFilter, InvoiceLine, InvoiceSort, Kind, NewInvoice, NewLine, PaymentState, State,
 };
 use crate::domain::lifecycle::{self, CreditLine};
 
@@ -190,6 +190,10 @@ pub struct InvoiceDto {
     /// When the invoice was created (UTC); set by the server.
     #[schema(example = "2026-11-29T09:30:00Z")]
     pub created_at: DateTime<Utc>,
+    /// When the invoice last changed: posted, cancelled or paid (UTC); its creation time until
+    /// then. Set by the server.
+    #[schema(example = "2026-11-30T14:05:00Z")]
+    pub updated_at: DateTime<Utc>,
 }
 
 impl From<Invoice> for InvoiceDto {
@@ -211,6 +215,7 @@ impl From<Invoice> for InvoiceDto {
             payment_state: i.payment_state.into(),
             reversed_invoice_id: i.reversed_invoice_id,
             created_at: i.created_at,
+            updated_at: i.updated_at,
         }
     }
 }
@@ -297,6 +302,10 @@ pub struct InvoiceQuery {
     pub state: Option<StateDto>,
     /// Only invoices, or only credit notes.
     pub kind: Option<KindDto>,
+    /// The order: `created_at`, `updated_at` or `amount_total`, `-` for descending; default
+    /// newest first.
+    #[param(value_type = Option<InvoiceSort>, example = "-created_at")]
+    pub sort: Option<String>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<Limit>,
     /// `next_cursor` of the previous page.
@@ -360,7 +369,7 @@ impl From<CreateInvoiceLine> for NewLine {
     }
 }
 
-/// List invoices and credit notes, newest first.
+/// List invoices and credit notes, newest first (or as `sort` says).
 ///
 /// Roles: admin, accounting, sales, customer (its own only), service.
 #[utoipa::path(tag = "invoices", operation_id = "list_invoices", params(InvoiceQuery),
@@ -372,14 +381,14 @@ pub async fn list_invoices(
     q: Query<InvoiceQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
-    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let req = ListRequest::parse(q.limit, q.cursor.as_deref(), q.sort.as_deref())?;
     let filter = InvoiceFilter {
         customer_id: q.customer_id,
         sale_order_id: q.sale_order_id,
         state: q.state.map(Into::into),
         kind: q.kind.map(Into::into),
     };
-    let list = ctx.db.run(move |c| invoices::list(c, &caller, &filter, page)).await?;
+    let list = ctx.db.run(move |c| invoices::list(c, &caller, &filter, req)).await?;
     Ok(ok(Page { items: list.items.into_iter().map(InvoiceDto::from).collect(), next_cursor: list.next_cursor }))
 }
 

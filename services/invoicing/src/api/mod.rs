@@ -23,3 +23,9 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(payments::list_payments)
         .service(payments::get_payment);
 }
+
+/// The schemas of the lists' `sort` parameters.
+pub fn schemas() -> Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)> {
+    use shared::openapi::schema;
+    vec![schema::<crate::domain::invoices::InvoiceSort>(), schema::<crate::domain::payments::PaymentSort>()]
+}

@@ -5,7 +5,7 @@ use shared::auth::Caller;
 use shared::extract::{Body, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{InvoiceId, PaymentId};
-use shared::page::{Limit, Page, PageRequest};
+use shared::page::{Limit, ListRequest, Page};
 use shared::problem::{ApiError, Problem};
 use shared::respond::ok;
 use shared::server::Ctx;
@@ -13,7 +13,7 @@ use shared::{Date, Dec2};
 use utoipa::{IntoParams, ToSchema};
 
 use super::invoices::PaymentStateDto;
-use crate::domain::payments::{self, NewPayment, Payment};
+use crate::domain::payments::{self, NewPayment, Payment, PaymentSort};
 
 /// Money received against a posted invoice (or paid out on a credit note).
 #[derive(Debug, Serialize, ToSchema)]
@@ -30,6 +30,10 @@ pub struct PaymentDto {
     /// When the payment was recorded (UTC); set by the server.
     #[schema(example = "2026-11-29T09:30:00Z")]
     pub created_at: DateTime<Utc>,
+    /// Always `created_at`: a payment never changes once recorded (a mistake is reversed by a
+    /// credit note, not edited).
+    #[schema(example = "2026-11-29T09:30:00Z")]
+    pub updated_at: DateTime<Utc>,
 }
 
 impl From<Payment> for PaymentDto {
@@ -40,6 +44,7 @@ impl From<Payment> for PaymentDto {
             amount: p.amount.into(),
             date: p.date,
             created_at: p.created_at,
+            updated_at: p.created_at,
         }
     }
 }
@@ -60,6 +65,9 @@ pub struct PaymentRecorded {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PaymentQuery {
+    /// The order: `created_at`, `amount` or `date`, `-` for descending; default newest first.
+    #[param(value_type = Option<PaymentSort>, example = "-created_at")]
+    pub sort: Option<String>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<Limit>,
     /// `next_cursor` of the previous page.
@@ -110,7 +118,7 @@ pub async fn create_payment(
     Ok(answer.into())
 }
 
-/// List an invoice's payments, newest first.
+/// List an invoice's payments, newest first (or as `sort` says).
 ///
 /// Roles: admin, accounting, sales, customer (its own invoices' only; 404 for another), service.
 #[utoipa::path(tag = "payments", operation_id = "list_payments", params(("id" = InvoiceId, Path, description = "The invoice's (or credit note's) id."), PaymentQuery),
@@ -123,8 +131,8 @@ pub async fn list_payments(
     q: Query<PaymentQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, q) = (id.into_inner(), q.into_inner());
-    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    let list = ctx.db.run(move |c| payments::list(c, &caller, id, page)).await?;
+    let req = ListRequest::parse(q.limit, q.cursor.as_deref(), q.sort.as_deref())?;
+    let list = ctx.db.run(move |c| payments::list(c, &caller, id, req)).await?;
     Ok(ok(Page { items: list.items.into_iter().map(PaymentDto::from).collect(), next_cursor: list.next_cursor }))
 }
 

@@ -6,7 +6,7 @@ use shared::auth::Caller;
 use shared::db::DbConn;
 use shared::decimal::check_decimal;
 use shared::ids::{CustomerId, InvoiceId, InvoiceLineId, OrderId, SaleLineId};
-use shared::page::{Page, PageRequest};
+use shared::page::{Key, ListRequest, Page};
 
 use super::ledger::InvoicedDeltas;
 use super::{Checks, Error, Result, access, check_text};
@@ -145,6 +145,8 @@ pub struct Invoice {
     pub payment_state: PaymentState,
     pub reversed_invoice_id: Option<InvoiceId>,
     pub created_at: DateTime<Utc>,
+    /// When it last changed: posted, cancelled, paid (its creation until then).
+    pub updated_at: DateTime<Utc>,
 }
 
 pub use shared::decimal::line_amounts;
@@ -195,6 +197,7 @@ impl Invoice {
         lines: Vec<InvoiceLine>,
         reversed_invoice_id: Option<InvoiceId>,
     ) -> Invoice {
+        let now = shared::db::now_utc();
         let amount_untaxed: Decimal = lines.iter().map(|l| l.price_subtotal).sum();
         let amount_tax: Decimal = lines.iter().map(|l| l.price_tax).sum();
         let amount_total = amount_untaxed + amount_tax;
@@ -215,7 +218,8 @@ impl Invoice {
             payment_state: PaymentState::NotPaid,
             reversed_invoice_id,
             // As stored: timestamps keep microseconds.
-            created_at: shared::db::now_utc(),
+            created_at: now,
+            updated_at: now,
         }
     }
 
@@ -365,15 +369,42 @@ pub fn lock(conn: &mut DbConn, id: InvoiceId) -> Result<Invoice> {
     store::invoices::lock(conn, id)?.ok_or_else(|| Error::not_found("invoice", id))
 }
 
-/// Invoices and credit notes, newest first; a `customer` caller lists only its own.
-pub fn list(conn: &mut DbConn, caller: &Caller, filter: &InvoiceFilter, page: PageRequest) -> Result<Page<Invoice>> {
+shared::sort_fields! {
+    /// How the invoice list can be ordered.
+    pub enum InvoiceSort {
+        CreatedAt = "created_at": Time,
+        UpdatedAt = "updated_at": Time,
+        AmountTotal = "amount_total": Decimal,
+    }
+    default CreatedAt
+}
+
+impl InvoiceSort {
+    pub fn key(self, i: &Invoice) -> Key {
+        match self {
+            InvoiceSort::CreatedAt => Key::Time(i.created_at.naive_utc()),
+            InvoiceSort::UpdatedAt => Key::Time(i.updated_at.naive_utc()),
+            InvoiceSort::AmountTotal => Key::Decimal(i.amount_total),
+        }
+    }
+}
+
+/// Invoices and credit notes, in the asked order (newest first by default: by creation, not
+/// by id, as invoices made from orders have ids derived from them); a `customer` caller lists
+/// only its own.
+pub fn list(
+    conn: &mut DbConn,
+    caller: &Caller,
+    filter: &InvoiceFilter,
+    req: ListRequest<InvoiceSort>,
+) -> Result<Page<Invoice>> {
     access::may_read_invoices(caller)?;
     let Some(customer_id) = caller.list_scope(filter.customer_id) else {
         return Ok(Page { items: vec![], next_cursor: None });
     };
     let filter = InvoiceFilter { customer_id, ..filter.clone() };
-    let rows = store::invoices::list(conn, &filter, page)?;
-    Ok(page.page(rows, |i| i.id.0, |i| i))
+    let rows = store::invoices::list(conn, &filter, &req)?;
+    Ok(req.page(rows, |i| (req.sort.field.key(i), i.id.0), |i| i))
 }
 
 #[cfg(test)]

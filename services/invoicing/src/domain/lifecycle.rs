@@ -31,7 +31,7 @@ pub fn post(conn: &mut DbConn, caller: &Caller, id: InvoiceId) -> Result<Invoice
     invoice.number = Some(format!("{prefix}/{n:05}"));
     invoice.state = State::Posted;
     invoice.payment_state = PaymentState::of(invoice.amount_total, invoice.amount_residual);
-    store::invoices::update(conn, &invoice)?;
+    store::invoices::update(conn, &mut invoice)?;
     if let (Kind::CreditNote, Some(reversed)) = (invoice.kind, invoice.reversed_invoice_id) {
         release_timesheets(conn, reversed, invoice.timesheet_lines())?;
     }
@@ -72,7 +72,7 @@ pub fn cancel(conn: &mut DbConn, caller: &Caller, id: InvoiceId) -> Result<Invoi
         }
     }
     invoice.state = State::Cancelled;
-    store::invoices::update(conn, &invoice)?;
+    store::invoices::update(conn, &mut invoice)?;
     let mut deltas = InvoicedDeltas::default();
     deltas.count(&invoice, -Decimal::ONE);
     deltas.apply(conn)?;

@@ -7,7 +7,7 @@ use shared::auth::Caller;
 use shared::db::DbConn;
 use shared::decimal::check_decimal;
 use shared::ids::{InvoiceId, PaymentId};
-use shared::page::{Page, PageRequest};
+use shared::page::{Key, ListRequest, Page};
 
 use super::invoices::{self, MAX_AMOUNT, PaymentState, State};
 use super::{Checks, Error, Result, access};
@@ -56,7 +56,7 @@ pub fn pay(
     }
     invoice.amount_residual -= new.amount;
     invoice.payment_state = PaymentState::of(invoice.amount_total, invoice.amount_residual);
-    store::invoices::update(conn, &invoice)?;
+    store::invoices::update(conn, &mut invoice)?;
     let payment = Payment {
         id: PaymentId::new(),
         invoice_id: id,
@@ -68,15 +68,32 @@ pub fn pay(
     Ok((payment, invoice.amount_residual, invoice.payment_state))
 }
 
-/// A page of the payments of an invoice the caller may see, newest first (an invoice has few:
-/// they are paged in memory).
-pub fn list(conn: &mut DbConn, caller: &Caller, id: InvoiceId, page: PageRequest) -> Result<Page<Payment>> {
+shared::sort_fields! {
+    /// How the payments of an invoice can be ordered.
+    pub enum PaymentSort {
+        CreatedAt = "created_at": Time,
+        Amount = "amount": Decimal,
+        Date = "date": Date,
+    }
+    default CreatedAt
+}
+
+impl PaymentSort {
+    pub fn key(self, p: &Payment) -> Key {
+        match self {
+            PaymentSort::CreatedAt => Key::Time(p.created_at.naive_utc()),
+            PaymentSort::Amount => Key::Decimal(p.amount),
+            PaymentSort::Date => Key::Date(p.date),
+        }
+    }
+}
+
+/// A page of the payments of an invoice the caller may see, in the asked order (newest first
+/// by default).
+pub fn list(conn: &mut DbConn, caller: &Caller, id: InvoiceId, req: ListRequest<PaymentSort>) -> Result<Page<Payment>> {
     invoices::get(conn, caller, id)?;
-    let rows: Vec<Payment> = store::payments::list(conn, id)?
-        .into_iter()
-        .filter(|p| page.before.is_none_or(|before| p.id.0 < before))
-        .collect();
-    Ok(page.page(rows, |p| p.id.0, |p| p))
+    let rows = store::payments::list(conn, id, &req)?;
+    Ok(req.page(rows, |p| (req.sort.field.key(p), p.id.0), |p| p))
 }
 
 /// One payment of an invoice the caller may see.

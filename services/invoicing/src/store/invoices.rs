@@ -3,13 +3,13 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
-use shared::db::{DbConn, Dec, StoreError, Uid, now};
+use shared::db::{DbConn, Dec, StoreError, Uid};
 use shared::ids::{InvoiceId, InvoiceLineId};
-use shared::page::PageRequest;
+use shared::page::{Key, ListRequest};
 
 use super::Result;
 use super::schema::{invoice_lines, invoices};
-use crate::domain::invoices::{Invoice, InvoiceFilter, InvoiceLine, Kind, PaymentState, State};
+use crate::domain::invoices::{Invoice, InvoiceFilter, InvoiceLine, InvoiceSort, Kind, PaymentState, State};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = invoices)]
@@ -76,6 +76,7 @@ impl Row {
                 .ok_or_else(|| bad("payment state", &self.payment_state))?,
             reversed_invoice_id: self.reversed_invoice_id.map(Into::into),
             created_at: self.created_at.and_utc(),
+            updated_at: self.updated_at.and_utc(),
         })
     }
 }
@@ -98,7 +99,7 @@ impl From<&Invoice> for Row {
             payment_state: i.payment_state.as_str().to_owned(),
             reversed_invoice_id: i.reversed_invoice_id.map(Into::into),
             created_at: i.created_at.naive_utc(),
-            updated_at: now(),
+            updated_at: i.updated_at.naive_utc(),
         }
     }
 }
@@ -153,15 +154,17 @@ pub fn insert(conn: &mut DbConn, invoice: &Invoice) -> Result<()> {
     Ok(())
 }
 
-/// Writes what changes on an invoice after it is made: number, state and payment figures.
-pub fn update(conn: &mut DbConn, invoice: &Invoice) -> Result<()> {
+/// Writes what changes on an invoice after it is made: number, state and payment figures, and
+/// when that was (now, on `invoice` too).
+pub fn update(conn: &mut DbConn, invoice: &mut Invoice) -> Result<()> {
+    invoice.updated_at = shared::db::now_utc();
     diesel::update(invoices::table.find(Uid::from(invoice.id)))
         .set((
             invoices::number.eq(invoice.number.clone()),
             invoices::state.eq(invoice.state.as_str()),
             invoices::amount_residual.eq(Dec(invoice.amount_residual)),
             invoices::payment_state.eq(invoice.payment_state.as_str()),
-            invoices::updated_at.eq(now()),
+            invoices::updated_at.eq(invoice.updated_at.naive_utc()),
         ))
         .execute(conn)?;
     Ok(())
@@ -197,14 +200,14 @@ pub fn find(conn: &mut DbConn, id: InvoiceId) -> Result<Option<Invoice>> {
 /// transaction ends (on SQLite the transaction holds the write lock already).
 pub fn lock(conn: &mut DbConn, id: InvoiceId) -> Result<Option<Invoice>> {
     let touched =
-        diesel::update(invoices::table.find(Uid::from(id))).set(invoices::updated_at.eq(now())).execute(conn)?;
+        diesel::update(invoices::table.find(Uid::from(id))).set(invoices::id.eq(invoices::id)).execute(conn)?;
     if touched == 0 {
         return Ok(None);
     }
     find(conn, id)
 }
 
-pub fn list(conn: &mut DbConn, f: &InvoiceFilter, page: PageRequest) -> Result<Vec<Invoice>> {
+pub fn list(conn: &mut DbConn, f: &InvoiceFilter, req: &ListRequest<InvoiceSort>) -> Result<Vec<Invoice>> {
     let mut q = invoices::table.select(Row::as_select()).into_boxed();
     if let Some(v) = f.customer_id {
         q = q.filter(invoices::customer_id.eq(Uid::from(v)));
@@ -218,10 +221,14 @@ pub fn list(conn: &mut DbConn, f: &InvoiceFilter, page: PageRequest) -> Result<V
     if let Some(v) = f.kind {
         q = q.filter(invoices::kind.eq(v.as_str()));
     }
-    if let Some(before) = page.before {
-        q = q.filter(invoices::id.lt(Uid(before)));
+    match req.sort.field {
+        InvoiceSort::CreatedAt => shared::keyset!(q, invoices::created_at, invoices::id, req, Key::time),
+        InvoiceSort::UpdatedAt => shared::keyset!(q, invoices::updated_at, invoices::id, req, Key::time),
+        InvoiceSort::AmountTotal => {
+            shared::keyset!(q, invoices::amount_total, invoices::id, req, |k: &Key| Dec(k.decimal()))
+        }
     }
-    let rows = q.order(invoices::id.desc()).limit(page.fetch()).load(conn)?;
+    let rows = q.limit(req.fetch()).load(conn)?;
     with_lines(conn, rows)
 }
 

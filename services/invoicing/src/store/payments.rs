@@ -2,10 +2,11 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use shared::db::{DbConn, Dec, Uid};
 use shared::ids::{InvoiceId, PaymentId};
+use shared::page::{Key, ListRequest};
 
 use super::Result;
 use super::schema::payments;
-use crate::domain::payments::Payment;
+use crate::domain::payments::{Payment, PaymentSort};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = payments)]
@@ -41,13 +42,16 @@ pub fn insert(conn: &mut DbConn, p: &Payment) -> Result<()> {
     Ok(())
 }
 
-/// The payments of an invoice, newest first.
-pub fn list(conn: &mut DbConn, invoice: InvoiceId) -> Result<Vec<Payment>> {
-    let rows: Vec<Row> = payments::table
-        .filter(payments::invoice_id.eq(Uid::from(invoice)))
-        .order(payments::id.desc())
-        .select(Row::as_select())
-        .load(conn)?;
+/// A page of the payments of an invoice (one more row than asked), in the asked order.
+pub fn list(conn: &mut DbConn, invoice: InvoiceId, req: &ListRequest<PaymentSort>) -> Result<Vec<Payment>> {
+    let mut q =
+        payments::table.filter(payments::invoice_id.eq(Uid::from(invoice))).select(Row::as_select()).into_boxed();
+    match req.sort.field {
+        PaymentSort::CreatedAt => shared::keyset!(q, payments::created_at, payments::id, req, Key::time),
+        PaymentSort::Amount => shared::keyset!(q, payments::amount, payments::id, req, |k: &Key| Dec(k.decimal())),
+        PaymentSort::Date => shared::keyset!(q, payments::date, payments::id, req, Key::date),
+    }
+    let rows: Vec<Row> = q.limit(req.fetch()).load(conn)?;
     Ok(rows.into_iter().map(Into::into).collect())
 }
 

@@ -27,3 +27,13 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(billing::claim_timesheets)
         .service(billing::release_timesheets);
 }
+
+/// The schemas of the lists' `sort` parameters.
+pub fn schemas() -> Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)> {
+    use shared::openapi::schema;
+    vec![
+        schema::<crate::domain::projects::ProjectSort>(),
+        schema::<crate::domain::tasks::TaskSort>(),
+        schema::<crate::domain::timesheets::TimesheetSort>(),
+    ]
+}

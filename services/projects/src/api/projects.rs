@@ -6,13 +6,13 @@ use shared::error::Error;
 use shared::extract::{Body, IfMatch, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{CustomerId, ProjectId, SaleLineId};
-use shared::page::{Limit, Page, PageRequest};
+use shared::page::{Limit, ListRequest, Page};
 use shared::problem::{ApiError, Problem};
 use shared::respond::ok;
 use shared::server::Ctx;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::domain::projects::{self, NewProject, Project, ProjectChanges, ProjectFilter};
+use crate::domain::projects::{self, NewProject, Project, ProjectChanges, ProjectFilter, ProjectSort};
 
 /// A project: where tasks and timesheets live.
 #[derive(Debug, Serialize, ToSchema)]
@@ -31,6 +31,9 @@ pub struct ProjectDto {
     /// When the project was created (UTC); set by the server.
     #[schema(example = "2026-11-29T09:30:00Z")]
     pub created_at: DateTime<Utc>,
+    /// When the project last changed (UTC); set by the server.
+    #[schema(example = "2026-11-29T09:30:00Z")]
+    pub updated_at: DateTime<Utc>,
 }
 
 impl From<Project> for ProjectDto {
@@ -42,6 +45,7 @@ impl From<Project> for ProjectDto {
             sale_line_id: p.sale_line_id,
             allow_timesheets: p.allow_timesheets,
             created_at: p.created_at,
+            updated_at: p.updated_at,
         }
     }
 }
@@ -92,6 +96,9 @@ pub struct ProjectQuery {
     pub customer_id: Option<CustomerId>,
     /// Only projects whose default sale line is this one.
     pub sale_line_id: Option<SaleLineId>,
+    /// The order: `created_at`, `updated_at` or `name`, `-` for descending; default newest first.
+    #[param(value_type = Option<ProjectSort>, example = "-created_at")]
+    pub sort: Option<String>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<Limit>,
     /// `next_cursor` of the previous page.
@@ -127,7 +134,7 @@ pub async fn create_project(
     Ok(answer.into())
 }
 
-/// List projects, newest first.
+/// List projects, newest first (or as `sort` says).
 ///
 /// Roles: admin, sales, accounting, agent, service.
 #[utoipa::path(tag = "projects", operation_id = "list_projects", params(ProjectQuery),
@@ -139,9 +146,9 @@ pub async fn list_projects(
     q: Query<ProjectQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
-    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let req = ListRequest::parse(q.limit, q.cursor.as_deref(), q.sort.as_deref())?;
     let filter = ProjectFilter { customer_id: q.customer_id, sale_line_id: q.sale_line_id };
-    let list = ctx.db.run(move |c| projects::list(c, &caller, &filter, page)).await?;
+    let list = ctx.db.run(move |c| projects::list(c, &caller, &filter, &req)).await?;
     Ok(ok(Page { items: list.items.into_iter().map(ProjectDto::from).collect(), next_cursor: list.next_cursor }))
 }
 

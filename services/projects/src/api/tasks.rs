@@ -7,13 +7,13 @@ use shared::error::Error;
 use shared::extract::{Body, IfMatch, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{CustomerId, OrderId, ProjectId, SaleLineId, TaskId};
-use shared::page::{Limit, Page, PageRequest};
+use shared::page::{Limit, ListRequest, Page};
 use shared::problem::{ApiError, Problem};
 use shared::respond::ok;
 use shared::server::Ctx;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::domain::tasks::{self, NewTask, Task, TaskChanges, TaskFilter};
+use crate::domain::tasks::{self, NewTask, Task, TaskChanges, TaskFilter, TaskSort};
 
 /// A task: a piece of work in a project, often the one a sale line created.
 #[derive(Debug, Serialize, ToSchema)]
@@ -40,6 +40,9 @@ pub struct TaskDto {
     /// When the task was created (UTC); set by the server.
     #[schema(example = "2026-11-29T09:30:00Z")]
     pub created_at: DateTime<Utc>,
+    /// When the task last changed (UTC); set by the server.
+    #[schema(example = "2026-11-29T09:30:00Z")]
+    pub updated_at: DateTime<Utc>,
 }
 
 impl From<Task> for TaskDto {
@@ -55,6 +58,7 @@ impl From<Task> for TaskDto {
             allocated_hours: t.allocated_hours.into(),
             effective_hours: t.effective_hours.into(),
             created_at: t.created_at,
+            updated_at: t.updated_at,
         }
     }
 }
@@ -111,6 +115,9 @@ pub struct TaskQuery {
     pub sale_line_id: Option<SaleLineId>,
     /// Only tasks of this customer.
     pub customer_id: Option<CustomerId>,
+    /// The order: `created_at`, `updated_at` or `name`, `-` for descending; default newest first.
+    #[param(value_type = Option<TaskSort>, example = "-created_at")]
+    pub sort: Option<String>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<Limit>,
     /// `next_cursor` of the previous page.
@@ -148,16 +155,16 @@ pub async fn create_task(
     Ok(answer.into())
 }
 
-/// List tasks, newest first.
+/// List tasks, newest first (or as `sort` says).
 ///
 /// Roles: admin, sales, accounting, agent, service.
 #[utoipa::path(tag = "tasks", operation_id = "list_tasks", params(TaskQuery), responses((status = 200, body = Page<TaskDto>)))]
 #[get("/tasks")]
 pub async fn list_tasks(ctx: web::Data<Ctx>, caller: Caller, q: Query<TaskQuery>) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
-    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let req = ListRequest::parse(q.limit, q.cursor.as_deref(), q.sort.as_deref())?;
     let filter = TaskFilter { project_id: q.project_id, sale_line_id: q.sale_line_id, customer_id: q.customer_id };
-    let list = ctx.db.run(move |c| tasks::list(c, &caller, &filter, page)).await?;
+    let list = ctx.db.run(move |c| tasks::list(c, &caller, &filter, &req)).await?;
     Ok(ok(Page { items: list.items.into_iter().map(TaskDto::from).collect(), next_cursor: list.next_cursor }))
 }
 

@@ -7,7 +7,7 @@ use shared::error::Error;
 use shared::extract::{Body, IfMatch, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{CustomerId, InvoiceId, ProjectId, SaleLineId, TaskId, TicketId, TimesheetId};
-use shared::page::{Limit, Page, PageRequest};
+use shared::page::{Limit, ListRequest, Page};
 use shared::problem::{ApiError, Problem};
 use shared::respond::ok;
 use shared::server::Ctx;
@@ -15,7 +15,7 @@ use shared::{Date, Dec2};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::customers::Memo;
-use crate::domain::timesheets::{self, LogTime, Timesheet, TimesheetChanges, TimesheetFilter};
+use crate::domain::timesheets::{self, LogTime, Timesheet, TimesheetChanges, TimesheetFilter, TimesheetSort};
 
 /// Time spent by someone on a project, a task or a ticket.
 #[derive(Debug, Serialize, ToSchema)]
@@ -49,6 +49,9 @@ pub struct TimesheetDto {
     /// When the timesheet was recorded (UTC); set by the server.
     #[schema(example = "2026-11-29T09:30:00Z")]
     pub created_at: DateTime<Utc>,
+    /// When the timesheet last changed (UTC); set by the server.
+    #[schema(example = "2026-11-29T09:30:00Z")]
+    pub updated_at: DateTime<Utc>,
 }
 
 impl From<Timesheet> for TimesheetDto {
@@ -66,6 +69,7 @@ impl From<Timesheet> for TimesheetDto {
             invoice_id: t.invoice_id,
             created_by: t.created_by,
             created_at: t.created_at,
+            updated_at: t.updated_at,
         }
     }
 }
@@ -164,6 +168,9 @@ pub struct TimesheetQuery {
     /// Only timesheets dated on or before this day (`YYYY-MM-DD`, 2000-01-01 to 2099-12-31).
     #[param(example = "2026-11-30")]
     pub date_to: Option<Date>,
+    /// The order: `created_at`, `updated_at`, `date` or `hours`, `-` for descending; default newest first.
+    #[param(value_type = Option<TimesheetSort>, example = "-created_at")]
+    pub sort: Option<String>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<Limit>,
     /// `next_cursor` of the previous page.
@@ -231,7 +238,7 @@ pub async fn create_timesheet(
     Ok(answer.into())
 }
 
-/// List timesheets, newest first.
+/// List timesheets, newest first (or as `sort` says).
 ///
 /// Roles: admin, sales, accounting, agent, service.
 #[utoipa::path(tag = "timesheets", operation_id = "list_timesheets", params(TimesheetQuery),
@@ -243,7 +250,7 @@ pub async fn list_timesheets(
     q: Query<TimesheetQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
-    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let req = ListRequest::parse(q.limit, q.cursor.as_deref(), q.sort.as_deref())?;
     let filter = TimesheetFilter {
         project_id: q.project_id,
         task_id: q.task_id,
@@ -253,7 +260,7 @@ pub async fn list_timesheets(
         date_from: q.date_from.map(Date::day),
         date_to: q.date_to.map(Date::day),
     };
-    let list = ctx.db.run(move |c| timesheets::list(c, &caller, &filter, page)).await?;
+    let list = ctx.db.run(move |c| timesheets::list(c, &caller, &filter, &req)).await?;
     Ok(ok(Page { items: list.items.into_iter().map(TimesheetDto::from).collect(), next_cursor: list.next_cursor }))
 }
 

@@ -3,7 +3,7 @@ use shared::auth::Caller;
 use shared::db::DbConn;
 use shared::error::Precondition;
 use shared::ids::{CustomerId, ProjectId, SaleLineId};
-use shared::page::{Page, PageRequest};
+use shared::page::{Key, ListRequest, Page};
 
 use super::{Checks, Error, Result, check_text};
 use crate::store;
@@ -16,6 +16,8 @@ pub struct Project {
     pub sale_line_id: Option<SaleLineId>,
     pub allow_timesheets: bool,
     pub created_at: DateTime<Utc>,
+    /// When the project last changed; its creation time until then.
+    pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]
@@ -50,13 +52,15 @@ pub fn create(conn: &mut DbConn, caller: &Caller, new: NewProject) -> Result<Pro
     if let Some(existing) = new.id.map(|id| store::projects::find(conn, id)).transpose()?.flatten() {
         return Ok(existing);
     }
+    let now = shared::db::now_utc();
     let project = Project {
         id: new.id.unwrap_or_else(ProjectId::new),
         name: new.name.trim().to_owned(),
         customer_id: new.customer_id,
         sale_line_id: new.sale_line_id,
         allow_timesheets: new.allow_timesheets,
-        created_at: shared::db::now_utc(),
+        created_at: now,
+        updated_at: now,
     };
     store::projects::insert(conn, &project)?;
     Ok(project)
@@ -99,12 +103,39 @@ pub fn update(
     if let Some(a) = changes.allow_timesheets {
         project.allow_timesheets = a;
     }
+    project.updated_at = shared::db::now_utc();
     store::projects::update(conn, &project)?;
     Ok(project)
 }
 
-pub fn list(conn: &mut DbConn, caller: &Caller, filter: &ProjectFilter, page: PageRequest) -> Result<Page<Project>> {
+shared::sort_fields! {
+    /// How the project list can be ordered.
+    pub enum ProjectSort {
+        CreatedAt = "created_at": Time,
+        UpdatedAt = "updated_at": Time,
+        Name = "name": Text,
+    }
+    default CreatedAt
+}
+
+impl ProjectSort {
+    pub fn key(self, p: &Project) -> Key {
+        match self {
+            ProjectSort::CreatedAt => Key::Time(p.created_at.naive_utc()),
+            ProjectSort::UpdatedAt => Key::Time(p.updated_at.naive_utc()),
+            ProjectSort::Name => Key::Text(p.name.clone()),
+        }
+    }
+}
+
+/// Projects, in the asked order (newest first by default).
+pub fn list(
+    conn: &mut DbConn,
+    caller: &Caller,
+    filter: &ProjectFilter,
+    req: &ListRequest<ProjectSort>,
+) -> Result<Page<Project>> {
     super::access::may_read_work(caller)?;
-    let rows = store::projects::list(conn, filter, page)?;
-    Ok(page.page(rows, |p| p.id.0, |p| p))
+    let rows = store::projects::list(conn, filter, req)?;
+    Ok(req.page(rows, |p| (req.sort.field.key(p), p.id.0), |p| p))
 }

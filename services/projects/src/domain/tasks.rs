@@ -5,7 +5,7 @@ use shared::db::DbConn;
 use shared::decimal::check_decimal;
 use shared::error::Precondition;
 use shared::ids::{CustomerId, OrderId, ProjectId, SaleLineId, TaskId, TicketId};
-use shared::page::{Page, PageRequest};
+use shared::page::{Key, ListRequest, Page};
 
 use super::customers::{Customers, Fact, Party, Rules, Whose};
 use super::ledger::Deltas;
@@ -24,6 +24,8 @@ pub struct Task {
     /// Sum of the task's timesheets, kept with every timesheet change.
     pub effective_hours: Decimal,
     pub created_at: DateTime<Utc>,
+    /// When the task last changed (its effective hours included); its creation time until then.
+    pub updated_at: DateTime<Utc>,
 }
 
 impl Task {
@@ -71,6 +73,7 @@ pub fn create(conn: &mut DbConn, caller: &Caller, new: NewTask) -> Result<Task> 
     }
     let project = store::projects::find(conn, new.project_id)?
         .ok_or_else(|| Error::unknown("project_id", "project", new.project_id.0))?;
+    let now = shared::db::now_utc();
     let task = Task {
         id: new.id.unwrap_or_else(TaskId::new),
         project_id: project.id,
@@ -80,7 +83,8 @@ pub fn create(conn: &mut DbConn, caller: &Caller, new: NewTask) -> Result<Task> 
         sale_line_id: new.sale_line_id.or(project.sale_line_id),
         allocated_hours: new.allocated_hours,
         effective_hours: Decimal::ZERO,
-        created_at: shared::db::now_utc(),
+        created_at: now,
+        updated_at: now,
     };
     store::tasks::insert(conn, &task)?;
     // Sales owns lines: the task it makes for one says whose the line is, as its answer would,
@@ -183,12 +187,39 @@ pub fn update(
         deltas.apply(conn)?;
         task.sale_line_id = new_line;
     }
+    task.updated_at = shared::db::now_utc();
     store::tasks::update(conn, &task)?;
     find(conn, id)
 }
 
-pub fn list(conn: &mut DbConn, caller: &Caller, filter: &TaskFilter, page: PageRequest) -> Result<Page<Task>> {
+shared::sort_fields! {
+    /// How the task list can be ordered.
+    pub enum TaskSort {
+        CreatedAt = "created_at": Time,
+        UpdatedAt = "updated_at": Time,
+        Name = "name": Text,
+    }
+    default CreatedAt
+}
+
+impl TaskSort {
+    pub fn key(self, t: &Task) -> Key {
+        match self {
+            TaskSort::CreatedAt => Key::Time(t.created_at.naive_utc()),
+            TaskSort::UpdatedAt => Key::Time(t.updated_at.naive_utc()),
+            TaskSort::Name => Key::Text(t.name.clone()),
+        }
+    }
+}
+
+/// Tasks, in the asked order (newest first by default).
+pub fn list(
+    conn: &mut DbConn,
+    caller: &Caller,
+    filter: &TaskFilter,
+    req: &ListRequest<TaskSort>,
+) -> Result<Page<Task>> {
     super::access::may_read_work(caller)?;
-    let rows = store::tasks::list(conn, filter, page)?;
-    Ok(page.page(rows, |t| t.id.0, |t| t))
+    let rows = store::tasks::list(conn, filter, req)?;
+    Ok(req.page(rows, |t| (req.sort.field.key(t), t.id.0), |t| t))
 }

@@ -5,7 +5,7 @@ use shared::auth::Caller;
 use shared::db::DbConn;
 use shared::decimal::check_decimal;
 use shared::ids::{InvoiceId, ProjectId, SaleLineId, TaskId, TicketId, TimesheetId};
-use shared::page::{Page, PageRequest};
+use shared::page::{Key, ListRequest, Page};
 
 use super::customers::{Fact, Memo, Party, Rules, Whose};
 use super::ledger::Deltas;
@@ -33,6 +33,9 @@ pub struct Timesheet {
     pub invoice_id: Option<InvoiceId>,
     pub created_by: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// When the timesheet last changed (an edit, a move, a bill or its release); its creation
+    /// time until then.
+    pub updated_at: DateTime<Utc>,
 }
 
 impl Timesheet {
@@ -262,6 +265,7 @@ pub fn record(
         invoice_id: None,
         created_by: Some(created_by),
         created_at: now,
+        updated_at: now,
     };
     store::timesheets::insert(conn, &sheet)?;
     let mut deltas = Deltas::default();
@@ -403,8 +407,9 @@ pub fn edit(
     changes: TimesheetChanges,
     expected: Precondition<Timesheet>,
 ) -> Result<Timesheet> {
-    let Edit { old, new, task_line, rules } = prepare_edit(conn, caller, id, &changes, &expected)?;
+    let Edit { old, mut new, task_line, rules } = prepare_edit(conn, caller, id, &changes, &expected)?;
     rules.check(conn, None)?;
+    new.updated_at = shared::db::now_utc();
     store::timesheets::update(conn, &new)?;
     let mut deltas = Deltas::default();
     old.count(&mut deltas, -Decimal::ONE);
@@ -426,15 +431,38 @@ pub fn delete(conn: &mut DbConn, caller: &Caller, id: TimesheetId, expected: Pre
     deltas.apply(conn)
 }
 
+shared::sort_fields! {
+    /// How the timesheet list can be ordered.
+    pub enum TimesheetSort {
+        CreatedAt = "created_at": Time,
+        UpdatedAt = "updated_at": Time,
+        Date = "date": Date,
+        Hours = "hours": Decimal,
+    }
+    default CreatedAt
+}
+
+impl TimesheetSort {
+    pub fn key(self, t: &Timesheet) -> Key {
+        match self {
+            TimesheetSort::CreatedAt => Key::Time(t.created_at.naive_utc()),
+            TimesheetSort::UpdatedAt => Key::Time(t.updated_at.naive_utc()),
+            TimesheetSort::Date => Key::Date(t.date),
+            TimesheetSort::Hours => Key::Decimal(t.hours),
+        }
+    }
+}
+
+/// Timesheets, in the asked order (newest first by default).
 pub fn list(
     conn: &mut DbConn,
     caller: &Caller,
     filter: &TimesheetFilter,
-    page: PageRequest,
+    req: &ListRequest<TimesheetSort>,
 ) -> Result<Page<Timesheet>> {
     super::access::may_read_work(caller)?;
     check_period(filter.date_from, filter.date_to)?;
     check_filter("employee", filter.employee.as_deref())?;
-    let rows = store::timesheets::list(conn, filter, page)?;
-    Ok(page.page(rows, |t| t.id.0, |t| t))
+    let rows = store::timesheets::list(conn, filter, req)?;
+    Ok(req.page(rows, |t| (req.sort.field.key(t), t.id.0), |t| t))
 }

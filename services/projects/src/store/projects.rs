@@ -2,11 +2,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use shared::db::{DbConn, Uid};
 use shared::ids::ProjectId;
-use shared::page::PageRequest;
+use shared::page::{Key, ListRequest};
 
 use super::Result;
 use super::schema::projects;
-use crate::domain::projects::{Project, ProjectFilter};
+use crate::domain::projects::{Project, ProjectFilter, ProjectSort};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = projects, treat_none_as_null = true)]
@@ -17,6 +17,7 @@ pub(super) struct Row {
     sale_line_id: Option<Uid>,
     allow_timesheets: bool,
     created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
 }
 
 impl From<Row> for Project {
@@ -28,6 +29,7 @@ impl From<Row> for Project {
             sale_line_id: r.sale_line_id.map(Into::into),
             allow_timesheets: r.allow_timesheets,
             created_at: r.created_at.and_utc(),
+            updated_at: r.updated_at.and_utc(),
         }
     }
 }
@@ -41,6 +43,7 @@ impl From<&Project> for Row {
             sale_line_id: p.sale_line_id.map(Into::into),
             allow_timesheets: p.allow_timesheets,
             created_at: p.created_at.naive_utc(),
+            updated_at: p.updated_at.naive_utc(),
         }
     }
 }
@@ -60,7 +63,7 @@ pub fn find(conn: &mut DbConn, id: ProjectId) -> Result<Option<Project>> {
     Ok(row.map(Into::into))
 }
 
-pub fn list(conn: &mut DbConn, f: &ProjectFilter, page: PageRequest) -> Result<Vec<Project>> {
+pub fn list(conn: &mut DbConn, f: &ProjectFilter, req: &ListRequest<ProjectSort>) -> Result<Vec<Project>> {
     let mut q = projects::table.select(Row::as_select()).into_boxed();
     if let Some(c) = f.customer_id {
         q = q.filter(projects::customer_id.eq(Uid::from(c)));
@@ -68,9 +71,11 @@ pub fn list(conn: &mut DbConn, f: &ProjectFilter, page: PageRequest) -> Result<V
     if let Some(l) = f.sale_line_id {
         q = q.filter(projects::sale_line_id.eq(Uid::from(l)));
     }
-    if let Some(before) = page.before {
-        q = q.filter(projects::id.lt(Uid(before)));
+    match req.sort.field {
+        ProjectSort::CreatedAt => shared::keyset!(q, projects::created_at, projects::id, req, Key::time),
+        ProjectSort::UpdatedAt => shared::keyset!(q, projects::updated_at, projects::id, req, Key::time),
+        ProjectSort::Name => shared::keyset!(q, projects::name, projects::id, req, Key::text),
     }
-    let rows = q.order(projects::id.desc()).limit(page.fetch()).load(conn)?;
+    let rows = q.limit(req.fetch()).load(conn)?;
     Ok(rows.into_iter().map(Into::into).collect())
 }

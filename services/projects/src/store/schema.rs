@@ -9,6 +9,7 @@ diesel::table! {
         sale_line_id -> Nullable<DbUuid>,
         allow_timesheets -> Bool,
         created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -26,6 +27,7 @@ diesel::table! {
         allocated_hours -> DbDecimal,
         effective_hours -> DbDecimal,
         created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 

@@ -3,12 +3,12 @@ use diesel::prelude::*;
 use rust_decimal::Decimal;
 use shared::db::{DbConn, Dec, Uid, cached, plus};
 use shared::ids::{SaleLineId, TaskId};
-use shared::page::PageRequest;
+use shared::page::{Key, ListRequest};
 
 use super::Result;
 use super::schema::{projects, tasks};
 use crate::domain::projects::Project;
-use crate::domain::tasks::{Task, TaskFilter};
+use crate::domain::tasks::{Task, TaskFilter, TaskSort};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = tasks)]
@@ -22,6 +22,7 @@ struct Row {
     allocated_hours: Dec,
     effective_hours: Dec,
     created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
 }
 
 impl From<Row> for Task {
@@ -36,6 +37,7 @@ impl From<Row> for Task {
             allocated_hours: r.allocated_hours.0,
             effective_hours: r.effective_hours.0,
             created_at: r.created_at.and_utc(),
+            updated_at: r.updated_at.and_utc(),
         }
     }
 }
@@ -51,12 +53,14 @@ pub fn insert(conn: &mut DbConn, t: &Task) -> Result<()> {
         allocated_hours: Dec(t.allocated_hours),
         effective_hours: Dec(t.effective_hours),
         created_at: t.created_at.naive_utc(),
+        updated_at: t.updated_at.naive_utc(),
     };
     diesel::insert_into(tasks::table).values(row).execute(conn)?;
     Ok(())
 }
 
-/// Writes the editable fields; `effective_hours` is only ever changed by the ledger.
+/// Writes the editable fields and `updated_at`; `effective_hours` is only ever changed by the
+/// ledger.
 pub fn update(conn: &mut DbConn, t: &Task) -> Result<()> {
     diesel::update(tasks::table.find(Uid::from(t.id)))
         .set((
@@ -64,22 +68,24 @@ pub fn update(conn: &mut DbConn, t: &Task) -> Result<()> {
             tasks::allocated_hours.eq(Dec(t.allocated_hours)),
             tasks::customer_id.eq(t.customer_id.map(Uid::from)),
             tasks::sale_line_id.eq(t.sale_line_id.map(Uid::from)),
+            tasks::updated_at.eq(t.updated_at.naive_utc()),
         ))
         .execute(conn)?;
     Ok(())
 }
 
-/// Adds `delta` to a task's effective hours; with `on_line`, only while the task is still on
-/// that sale line. False when no task was changed.
+/// Adds `delta` to a task's effective hours, and marks it changed `at`; with `on_line`, only
+/// while the task is still on that sale line. False when no task was changed.
 pub fn add_effective_hours(
     conn: &mut DbConn,
     id: TaskId,
     delta: Decimal,
     on_line: Option<Option<SaleLineId>>,
+    at: NaiveDateTime,
 ) -> Result<bool> {
     let mut q = diesel::update(tasks::table)
         .filter(tasks::id.eq(Uid::from(id)))
-        .set(tasks::effective_hours.eq(plus(tasks::effective_hours, delta)))
+        .set((tasks::effective_hours.eq(plus(tasks::effective_hours, delta)), tasks::updated_at.eq(at)))
         .into_boxed();
     q = match on_line {
         Some(Some(line)) => q.filter(tasks::sale_line_id.eq(Uid::from(line))),
@@ -106,7 +112,7 @@ pub fn find_with_project(conn: &mut DbConn, id: TaskId) -> Result<Option<(Task, 
     Ok(row.map(|(t, p)| (t.into(), p.into())))
 }
 
-pub fn list(conn: &mut DbConn, f: &TaskFilter, page: PageRequest) -> Result<Vec<Task>> {
+pub fn list(conn: &mut DbConn, f: &TaskFilter, req: &ListRequest<TaskSort>) -> Result<Vec<Task>> {
     let mut q = tasks::table.select(Row::as_select()).into_boxed();
     if let Some(p) = f.project_id {
         q = q.filter(tasks::project_id.eq(Uid::from(p)));
@@ -117,9 +123,11 @@ pub fn list(conn: &mut DbConn, f: &TaskFilter, page: PageRequest) -> Result<Vec<
     if let Some(c) = f.customer_id {
         q = q.filter(tasks::customer_id.eq(Uid::from(c)));
     }
-    if let Some(before) = page.before {
-        q = q.filter(tasks::id.lt(Uid(before)));
+    match req.sort.field {
+        TaskSort::CreatedAt => shared::keyset!(q, tasks::created_at, tasks::id, req, Key::time),
+        TaskSort::UpdatedAt => shared::keyset!(q, tasks::updated_at, tasks::id, req, Key::time),
+        TaskSort::Name => shared::keyset!(q, tasks::name, tasks::id, req, Key::text),
     }
-    let rows = q.order(tasks::id.desc()).limit(page.fetch()).load(conn)?;
+    let rows = q.limit(req.fetch()).load(conn)?;
     Ok(rows.into_iter().map(Into::into).collect())
 }

@@ -3,11 +3,11 @@ use diesel::prelude::*;
 use rust_decimal::Decimal;
 use shared::db::{DbConn, Dec, Uid, now};
 use shared::ids::{InvoiceId, SaleLineId, TaskId, TicketId, TimesheetId};
-use shared::page::PageRequest;
+use shared::page::{Key, ListRequest};
 
 use super::Result;
 use super::schema::timesheets;
-use crate::domain::timesheets::{Timesheet, TimesheetFilter};
+use crate::domain::timesheets::{Timesheet, TimesheetFilter, TimesheetSort};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = timesheets)]
@@ -42,6 +42,7 @@ impl From<Row> for Timesheet {
             invoice_id: r.invoice_id.map(Into::into),
             created_by: r.created_by,
             created_at: r.created_at.and_utc(),
+            updated_at: r.updated_at.and_utc(),
         }
     }
 }
@@ -61,7 +62,7 @@ impl From<&Timesheet> for Row {
             invoice_id: t.invoice_id.map(Into::into),
             created_by: t.created_by.clone(),
             created_at: t.created_at.naive_utc(),
-            updated_at: now(),
+            updated_at: t.updated_at.naive_utc(),
         }
     }
 }
@@ -118,8 +119,8 @@ pub fn unbilled_tickets(conn: &mut DbConn, task: TaskId, line: Option<SaleLineId
     Ok(q.load::<Uid>(conn)?.into_iter().map(Into::into).collect())
 }
 
-/// Moves a task's unbilled timesheets counted on `from` to `to`; returns their hours and the
-/// tickets they are for.
+/// Moves a task's unbilled timesheets counted on `from` to `to` (each one moved is marked
+/// changed now); returns their hours and the tickets they are for.
 pub fn move_unbilled_line(
     conn: &mut DbConn,
     task: TaskId,
@@ -134,15 +135,13 @@ pub fn move_unbilled_line(
         .load::<(Uid, Dec, Option<Uid>)>(conn)?;
     let mut moved = Decimal::ZERO;
     let mut tickets = Vec::new();
+    let at = now();
+    let set = (timesheets::sale_line_id.eq(to.map(Uid::from)), timesheets::updated_at.eq(at));
     for (id, hours, ticket) in rows {
         let q = timesheets::table.find(id);
         let changed = match from {
-            Some(f) => diesel::update(q.filter(timesheets::sale_line_id.eq(f)))
-                .set(timesheets::sale_line_id.eq(to.map(Uid::from)))
-                .execute(conn)?,
-            None => diesel::update(q.filter(timesheets::sale_line_id.is_null()))
-                .set(timesheets::sale_line_id.eq(to.map(Uid::from)))
-                .execute(conn)?,
+            Some(f) => diesel::update(q.filter(timesheets::sale_line_id.eq(f))).set(set).execute(conn)?,
+            None => diesel::update(q.filter(timesheets::sale_line_id.is_null())).set(set).execute(conn)?,
         };
         if changed > 0 {
             moved += hours.0;
@@ -156,7 +155,7 @@ pub fn move_unbilled_line(
     Ok((moved, tickets))
 }
 
-pub fn list(conn: &mut DbConn, f: &TimesheetFilter, page: PageRequest) -> Result<Vec<Timesheet>> {
+pub fn list(conn: &mut DbConn, f: &TimesheetFilter, req: &ListRequest<TimesheetSort>) -> Result<Vec<Timesheet>> {
     let mut q = timesheets::table.select(Row::as_select()).into_boxed();
     if let Some(v) = f.project_id {
         q = q.filter(timesheets::project_id.eq(Uid::from(v)));
@@ -179,10 +178,13 @@ pub fn list(conn: &mut DbConn, f: &TimesheetFilter, page: PageRequest) -> Result
     if let Some(v) = f.date_to {
         q = q.filter(timesheets::date.le(v));
     }
-    if let Some(before) = page.before {
-        q = q.filter(timesheets::id.lt(Uid(before)));
+    match req.sort.field {
+        TimesheetSort::CreatedAt => shared::keyset!(q, timesheets::created_at, timesheets::id, req, Key::time),
+        TimesheetSort::UpdatedAt => shared::keyset!(q, timesheets::updated_at, timesheets::id, req, Key::time),
+        TimesheetSort::Date => shared::keyset!(q, timesheets::date, timesheets::id, req, Key::date),
+        TimesheetSort::Hours => shared::keyset!(q, timesheets::hours, timesheets::id, req, |k: &Key| Dec(k.decimal())),
     }
-    let rows = q.order(timesheets::id.desc()).limit(page.fetch()).load(conn)?;
+    let rows = q.limit(req.fetch()).load(conn)?;
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
@@ -192,7 +194,8 @@ pub fn is_claimed(conn: &mut DbConn, invoice: InvoiceId) -> Result<bool> {
     Ok(n > 0)
 }
 
-/// Stamps the unbilled timesheets of these lines, dated within the period, with the invoice.
+/// Stamps the unbilled timesheets of these lines, dated within the period, with the invoice
+/// (each one stamped is marked changed now).
 pub fn stamp_unbilled(
     conn: &mut DbConn,
     invoice: InvoiceId,
@@ -213,7 +216,7 @@ pub fn stamp_unbilled(
     }
     let ids: Vec<Uid> = q.select(timesheets::id).load(conn)?;
     let n = diesel::update(timesheets::table.filter(timesheets::id.eq_any(&ids)))
-        .set(timesheets::invoice_id.eq(Some(Uid::from(invoice))))
+        .set((timesheets::invoice_id.eq(Some(Uid::from(invoice))), timesheets::updated_at.eq(now())))
         .execute(conn)?;
     Ok(n)
 }
@@ -229,17 +232,17 @@ pub fn billed_by_line(conn: &mut DbConn, invoice: InvoiceId) -> Result<Vec<(Sale
     Ok(rows.into_iter().filter_map(|(l, h, n)| l.map(|l| (l.into(), h.map(|h| h.0).unwrap_or_default(), n))).collect())
 }
 
-/// Unstamps the invoice's timesheets, of these lines or all; returns how many.
+/// Unstamps the invoice's timesheets, of these lines or all (each one unstamped is marked
+/// changed now); returns how many.
 pub fn unstamp(conn: &mut DbConn, invoice: InvoiceId, lines: Option<&[SaleLineId]>) -> Result<usize> {
     let target = timesheets::table.filter(timesheets::invoice_id.eq(Uid::from(invoice)));
+    let set = (timesheets::invoice_id.eq(None::<Uid>), timesheets::updated_at.eq(now()));
     let n = match lines {
         Some(lines) => {
             let lines: Vec<Uid> = lines.iter().map(|l| Uid::from(*l)).collect();
-            diesel::update(target.filter(timesheets::sale_line_id.eq_any(lines)))
-                .set(timesheets::invoice_id.eq(None::<Uid>))
-                .execute(conn)?
+            diesel::update(target.filter(timesheets::sale_line_id.eq_any(lines))).set(set).execute(conn)?
         }
-        None => diesel::update(target).set(timesheets::invoice_id.eq(None::<Uid>)).execute(conn)?,
+        None => diesel::update(target).set(set).execute(conn)?,
     };
     Ok(n)
 }

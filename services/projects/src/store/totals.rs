@@ -2,9 +2,10 @@
 //! changed by adding deltas, so that concurrent writers serialize on the rows (briefly) and none
 //! reads the timesheets again.
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use rust_decimal::Decimal;
-use shared::db::{DbConn, DbDecimal, DbUuid, Dec, Uid, add_to_total, add_to_total_sql, cached};
+use shared::db::{DbConn, DbDecimal, DbUuid, Dec, Uid, add_to_total, add_to_total_sql, cached, now};
 use shared::ids::{SaleLineId, TaskId, TicketId};
 
 use super::Result;
@@ -27,17 +28,21 @@ pub struct Applied {
     pub tasks: Vec<TaskId>,
 }
 
-/// Applies `changes`. On PostgreSQL in one statement: every round trip made while the first of
-/// these rows is locked holds up every other writer of the same line (BENCHMARKS.md); lines,
-/// then tickets, then tasks, each in the order given, so that writers lock rows in one order.
+/// Applies `changes`; every task changed is marked changed now (`updated_at`, the one instant
+/// for all of them, bound as a parameter like every other timestamp the store writes, so both
+/// backends keep it in the format they keep all others in). On PostgreSQL in one statement:
+/// every round trip made while the first of these rows is locked holds up every other writer
+/// of the same line (BENCHMARKS.md); lines, then tickets, then tasks, each in the order given,
+/// so that writers lock rows in one order.
 pub fn apply(conn: &mut DbConn, changes: &Changes) -> Result<Applied> {
+    let at = now();
     match conn {
-        DbConn::Pg(_) => apply_in_one_statement(conn, changes),
-        DbConn::Sqlite(_) => apply_one_by_one(conn, changes),
+        DbConn::Pg(_) => apply_in_one_statement(conn, changes, at),
+        DbConn::Sqlite(_) => apply_one_by_one(conn, changes, at),
     }
 }
 
-fn apply_one_by_one(conn: &mut DbConn, changes: &Changes) -> Result<Applied> {
+fn apply_one_by_one(conn: &mut DbConn, changes: &Changes, at: NaiveDateTime) -> Result<Applied> {
     let mut applied = Applied::default();
     for &(line, delta) in &changes.lines {
         let (hours, version) = add_to_total(conn, "line_totals", "sale_line_id", "hours", Uid::from(line), delta)?;
@@ -48,7 +53,7 @@ fn apply_one_by_one(conn: &mut DbConn, changes: &Changes) -> Result<Applied> {
         applied.tickets.push((ticket, hours, version));
     }
     for &(task, delta, on_line) in &changes.tasks {
-        if super::tasks::add_effective_hours(conn, task, delta, on_line)? {
+        if super::tasks::add_effective_hours(conn, task, delta, on_line, at)? {
             applied.tasks.push(task);
         }
     }
@@ -71,10 +76,11 @@ const LINE: i32 = 0;
 const TICKET: i32 = 1;
 const TASK: i32 = 2;
 
-fn apply_in_one_statement(conn: &mut DbConn, changes: &Changes) -> Result<Applied> {
+fn apply_in_one_statement(conn: &mut DbConn, changes: &Changes, at: NaiveDateTime) -> Result<Applied> {
     enum Bind {
         Key(Uid),
         Hours(Decimal),
+        At(NaiveDateTime),
     }
     let mut binds = Vec::new();
     let mut param = |b: Bind| {
@@ -94,7 +100,10 @@ fn apply_in_one_statement(conn: &mut DbConn, changes: &Changes) -> Result<Applie
         let (k, d) = (param(Bind::Key(Uid::from(ticket))), param(Bind::Hours(delta)));
         parts.push(upsert("ticket_totals", "ticket_id", TICKET, k, d));
     }
+    // One parameter for the instant, shared by every task's update.
+    let mut updated_at = None;
     for &(task, delta, on_line) in &changes.tasks {
+        let t = updated_at.get_or_insert_with(|| param(Bind::At(at))).clone();
         let (d, k) = (param(Bind::Hours(delta)), param(Bind::Key(Uid::from(task))));
         let condition = match on_line {
             Some(Some(line)) => format!(" AND sale_line_id = {}", param(Bind::Key(Uid::from(line)))),
@@ -102,7 +111,7 @@ fn apply_in_one_statement(conn: &mut DbConn, changes: &Changes) -> Result<Applie
             None => String::new(),
         };
         parts.push(format!(
-            "UPDATE tasks SET effective_hours = effective_hours + {d} WHERE id = {k}{condition} \
+            "UPDATE tasks SET effective_hours = effective_hours + {d}, updated_at = {t} WHERE id = {k}{condition} \
              RETURNING {TASK} AS kind, id AS key, effective_hours AS hours, 0::BIGINT AS version"
         ));
     }
@@ -118,6 +127,7 @@ fn apply_in_one_statement(conn: &mut DbConn, changes: &Changes) -> Result<Applie
         query = match b {
             Bind::Key(k) => query.bind::<DbUuid, _>(k),
             Bind::Hours(h) => query.bind::<DbDecimal, _>(Dec(h)),
+            Bind::At(t) => query.bind::<diesel::sql_types::Timestamp, _>(t),
         };
     }
     let rows: Vec<Changed> = cached(query).load(conn)?;

@@ -7,13 +7,13 @@ use shared::error::Error;
 use shared::extract::{Body, IfMatch, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{CustomerId, SaleLineId};
-use shared::page::{Limit, Page, PageRequest};
+use shared::page::{Limit, ListRequest, Page};
 use shared::problem::{ApiError, Problem};
 use shared::respond::ok;
 use shared::server::Ctx;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::domain::customers::{self, Customer, CustomerChanges, NewCustomer, PrepaidHours};
+use crate::domain::customers::{self, Customer, CustomerChanges, CustomerSort, NewCustomer, PrepaidHours};
 
 /// Someone who buys.
 #[derive(Debug, Serialize, ToSchema)]
@@ -29,11 +29,14 @@ pub struct CustomerDto {
     /// When the customer was created (UTC); set by the server.
     #[schema(example = "2026-11-29T09:30:00Z")]
     pub created_at: DateTime<Utc>,
+    /// When the customer last changed (UTC); its creation time until then. Set by the server.
+    #[schema(example = "2026-11-30T14:05:00Z")]
+    pub updated_at: DateTime<Utc>,
 }
 
 impl From<Customer> for CustomerDto {
     fn from(c: Customer) -> Self {
-        CustomerDto { id: c.id, name: c.name, email: c.email, created_at: c.created_at }
+        CustomerDto { id: c.id, name: c.name, email: c.email, created_at: c.created_at, updated_at: c.updated_at }
     }
 }
 
@@ -70,6 +73,9 @@ pub struct UpdateCustomer {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct CustomerQuery {
+    /// The order: `created_at`, `updated_at` or `name`, `-` for descending; default newest first.
+    #[param(value_type = Option<CustomerSort>, example = "-created_at")]
+    pub sort: Option<String>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<Limit>,
     /// `next_cursor` of the previous page.
@@ -149,7 +155,7 @@ pub async fn create_customer(
     Ok(answer.into())
 }
 
-/// List customers, newest first.
+/// List customers, newest first (or as `sort` says).
 ///
 /// Roles: admin, sales, accounting, agent, customer (itself only), service.
 #[utoipa::path(tag = "customers", operation_id = "list_customers", params(CustomerQuery),
@@ -160,8 +166,8 @@ pub async fn list_customers(
     caller: Caller,
     q: Query<CustomerQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    let list = ctx.db.run(move |c| customers::list(c, &caller, page)).await?;
+    let req = ListRequest::parse(q.limit, q.cursor.as_deref(), q.sort.as_deref())?;
+    let list = ctx.db.run(move |c| customers::list(c, &caller, req)).await?;
     Ok(ok(Page { items: list.items.into_iter().map(CustomerDto::from).collect(), next_cursor: list.next_cursor }))
 }
 

@@ -116,4 +116,8 @@ pub struct InvoiceDto {
     /// When the invoice was created (UTC).
     #[schema(example = "2026-11-29T09:30:00Z")]
     pub created_at: DateTime<Utc>,
+    /// When the invoice last changed: posted, cancelled or paid (UTC); its creation time until
+    /// then. Set by the server.
+    #[schema(example = "2026-11-30T14:05:00Z")]
+    pub updated_at: DateTime<Utc>,
 }

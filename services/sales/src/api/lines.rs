@@ -1,16 +1,17 @@
 use actix_web::{HttpResponse, get, patch, put, web};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::Dec2;
 use shared::auth::Caller;
 use shared::extract::{Body, IfMatch, Query};
 use shared::ids::{CustomerId, OrderId, ProductId, ProjectId, SaleLineId, TaskId};
-use shared::page::{Limit, Page, PageRequest};
+use shared::page::{Limit, ListRequest, Page};
 use shared::problem::{ApiError, Problem};
 use shared::respond::ok;
 use shared::server::Ctx;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::domain::lines::{self, LineFilter, LineView};
+use crate::domain::lines::{self, LineFilter, LineSort, LineView};
 use crate::domain::totals::{self, Applied};
 use crate::domain::{DeliveredMethod, InvoiceStatus, OrderState, ProductType, ServicePolicy, Uom};
 
@@ -83,6 +84,12 @@ pub struct LineDto {
     pub product_type: ProductType,
     /// How the service is invoiced; null for goods.
     pub service_policy: Option<ServicePolicy>,
+    /// When the line was created (UTC), with its order or added to it; set by the server.
+    #[schema(example = "2026-11-29T09:30:00Z")]
+    pub created_at: DateTime<Utc>,
+    /// When the line (its delivered or invoiced quantity, its task) last changed (UTC); its creation time until then. Set by the server.
+    #[schema(example = "2026-11-30T14:05:00Z")]
+    pub updated_at: DateTime<Utc>,
 }
 
 impl From<LineView> for LineDto {
@@ -117,6 +124,8 @@ impl From<LineView> for LineDto {
             service_policy: l.service_policy,
             order_name: v.order_name,
             order_state: state,
+            created_at: l.created_at,
+            updated_at: l.updated_at,
         }
     }
 }
@@ -130,6 +139,9 @@ pub struct LineQuery {
     pub customer_id: Option<CustomerId>,
     /// Only lines of this order.
     pub order_id: Option<OrderId>,
+    /// The order: `created_at` or `updated_at`, `-` for descending; default newest first.
+    #[param(value_type = Option<LineSort>, example = "-created_at")]
+    pub sort: Option<String>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<Limit>,
     /// `next_cursor` of the previous page.
@@ -183,7 +195,7 @@ impl From<Applied> for TotalAppliedDto {
     }
 }
 
-/// List order lines, newest first.
+/// List order lines, newest first (or as `sort` says).
 ///
 /// Roles: admin, sales, accounting, agent, customer (its own orders' only), service.
 #[utoipa::path(tag = "order-lines", operation_id = "list_order_lines", params(LineQuery),
@@ -191,9 +203,9 @@ impl From<Applied> for TotalAppliedDto {
 #[get("/order-lines")]
 pub async fn list_lines(ctx: web::Data<Ctx>, caller: Caller, q: Query<LineQuery>) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
-    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let req = ListRequest::parse(q.limit, q.cursor.as_deref(), q.sort.as_deref())?;
     let filter = LineFilter { customer_id: q.customer_id, order_id: q.order_id };
-    let list = ctx.db.run(move |c| lines::list(c, &caller, &filter, page)).await?;
+    let list = ctx.db.run(move |c| lines::list(c, &caller, &filter, req)).await?;
     Ok(ok(Page { items: list.items.into_iter().map(LineDto::from).collect(), next_cursor: list.next_cursor }))
 }
 

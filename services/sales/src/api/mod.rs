@@ -44,3 +44,14 @@ pub(crate) fn query_choice<T>(
 ) -> Result<Option<T>, ApiError> {
     value.map(|v| parse(v).ok_or_else(|| ApiError::invalid(field, format!("must be one of: {choices}")))).transpose()
 }
+
+/// The schemas of the lists' `sort` parameters.
+pub fn schemas() -> Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)> {
+    use shared::openapi::schema;
+    vec![
+        schema::<crate::domain::customers::CustomerSort>(),
+        schema::<crate::domain::products::ProductSort>(),
+        schema::<crate::domain::orders::OrderSort>(),
+        schema::<crate::domain::lines::LineSort>(),
+    ]
+}

@@ -6,7 +6,7 @@ use shared::error::Error;
 use shared::extract::{Body, OptionalBody, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{CustomerId, OrderId, ProductId};
-use shared::page::{Limit, Page, PageRequest};
+use shared::page::{Limit, ListRequest, Page};
 use shared::problem::{ApiError, Problem};
 use shared::respond::ok;
 use shared::server::Ctx;
@@ -17,7 +17,7 @@ use super::invoices::InvoiceDto;
 use super::lines::LineDto;
 use super::query_choice;
 use crate::domain::billing::{self, Period};
-use crate::domain::orders::{self, NewLine, NewOrder, OrderFilter, OrderWithLines};
+use crate::domain::orders::{self, NewLine, NewOrder, OrderFilter, OrderSort, OrderWithLines};
 use crate::domain::{InvoiceStatus, OrderState, Uom};
 
 /// A sales order (a quotation while `draft`).
@@ -48,6 +48,9 @@ pub struct OrderDto {
     /// When the order was created (UTC); set by the server.
     #[schema(example = "2026-11-29T09:30:00Z")]
     pub created_at: DateTime<Utc>,
+    /// When the order (its state, amounts or invoice status) last changed (UTC); its creation time until then. Set by the server.
+    #[schema(example = "2026-11-30T14:05:00Z")]
+    pub updated_at: DateTime<Utc>,
     /// When the order was confirmed (UTC); null until then.
     #[schema(example = "2026-11-29T09:30:00Z")]
     pub confirmed_at: Option<DateTime<Utc>>,
@@ -68,6 +71,7 @@ impl From<OrderWithLines> for OrderDto {
             amount_tax: o.amount_tax.into(),
             amount_total: o.amount_total.into(),
             created_at: o.created_at,
+            updated_at: o.updated_at,
             confirmed_at: o.confirmed_at,
         }
     }
@@ -132,6 +136,10 @@ pub struct OrderQuery {
     /// `no`, `to_invoice`, `invoiced` or `upselling`.
     #[param(example = "to_invoice", value_type = Option<InvoiceStatus>)]
     pub invoice_status: Option<String>,
+    /// The order: `created_at`, `updated_at`, `name` (the order number) or `amount_total`, `-`
+    /// for descending; default newest first.
+    #[param(value_type = Option<OrderSort>, example = "-created_at")]
+    pub sort: Option<String>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<Limit>,
     /// `next_cursor` of the previous page.
@@ -174,14 +182,14 @@ pub async fn create_order(
     Ok(answer.into())
 }
 
-/// List orders, newest first.
+/// List orders, newest first (or as `sort` says).
 ///
 /// Roles: admin, sales, accounting, agent, customer (its own only), service.
 #[utoipa::path(tag = "orders", operation_id = "list_orders", params(OrderQuery), responses((status = 200, body = Page<OrderDto>)))]
 #[get("/orders")]
 pub async fn list_orders(ctx: web::Data<Ctx>, caller: Caller, q: Query<OrderQuery>) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
-    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let req = ListRequest::parse(q.limit, q.cursor.as_deref(), q.sort.as_deref())?;
     let filter = OrderFilter {
         customer_id: q.customer_id,
         state: query_choice("state", q.state.as_deref(), OrderState::parse, OrderState::choices())?,
@@ -192,7 +200,7 @@ pub async fn list_orders(ctx: web::Data<Ctx>, caller: Caller, q: Query<OrderQuer
             InvoiceStatus::choices(),
         )?,
     };
-    let list = ctx.db.run(move |c| orders::list(c, &caller, &filter, page)).await?;
+    let list = ctx.db.run(move |c| orders::list(c, &caller, &filter, req)).await?;
     Ok(ok(Page { items: list.items.into_iter().map(OrderDto::from).collect(), next_cursor: list.next_cursor }))
 }
 

@@ -7,14 +7,14 @@ use shared::error::Error;
 use shared::extract::{Body, IfMatch, NoParams, Query};
 use shared::idempotency::{Answer, Idempotency};
 use shared::ids::{ProductId, ProjectId};
-use shared::page::{Limit, Page, PageRequest};
+use shared::page::{Limit, ListRequest, Page};
 use shared::problem::{ApiError, Problem};
 use shared::respond::ok;
 use shared::server::Ctx;
 use utoipa::{IntoParams, ToSchema};
 
 use super::query_choice;
-use crate::domain::products::{self, Product, ProductChanges, ProductFilter, ProductSpec};
+use crate::domain::products::{self, Product, ProductChanges, ProductFilter, ProductSort, ProductSpec};
 use crate::domain::{ProductType, ServicePolicy, ServiceTracking, Uom, UomCategory};
 
 /// A unit of measure.
@@ -61,6 +61,9 @@ pub struct ProductDto {
     /// When the product was created (UTC); set by the server.
     #[schema(example = "2026-11-29T09:30:00Z")]
     pub created_at: DateTime<Utc>,
+    /// When the product last changed (UTC); its creation time until then. Set by the server.
+    #[schema(example = "2026-11-30T14:05:00Z")]
+    pub updated_at: DateTime<Utc>,
 }
 
 impl From<Product> for ProductDto {
@@ -77,6 +80,7 @@ impl From<Product> for ProductDto {
             project_id: p.project_id,
             upsell_threshold: p.upsell_threshold.into(),
             created_at: p.created_at,
+            updated_at: p.updated_at,
         }
     }
 }
@@ -157,6 +161,9 @@ pub struct ProductQuery {
     #[param(rename = "type")]
     #[param(example = "service", value_type = Option<ProductType>)]
     pub product_type: Option<String>,
+    /// The order: `created_at`, `updated_at` or `name`, `-` for descending; default newest first.
+    #[param(value_type = Option<ProductSort>, example = "-created_at")]
+    pub sort: Option<String>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<Limit>,
     /// `next_cursor` of the previous page.
@@ -220,7 +227,7 @@ pub async fn create_product(
     Ok(answer.into())
 }
 
-/// List products, newest first.
+/// List products, newest first (or as `sort` says).
 ///
 /// Roles: admin, sales, accounting, agent, service.
 #[utoipa::path(tag = "products", operation_id = "list_products", params(ProductQuery),
@@ -232,11 +239,11 @@ pub async fn list_products(
     q: Query<ProductQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
-    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let req = ListRequest::parse(q.limit, q.cursor.as_deref(), q.sort.as_deref())?;
     let filter = ProductFilter {
         product_type: query_choice("type", q.product_type.as_deref(), ProductType::parse, ProductType::choices())?,
     };
-    let list = ctx.db.run(move |c| products::list(c, &caller, &filter, page)).await?;
+    let list = ctx.db.run(move |c| products::list(c, &caller, &filter, req)).await?;
     Ok(ok(Page { items: list.items.into_iter().map(ProductDto::from).collect(), next_cursor: list.next_cursor }))
 }
 

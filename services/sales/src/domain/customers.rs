@@ -4,7 +4,7 @@ use shared::auth::Caller;
 use shared::db::DbConn;
 use shared::error::Precondition;
 use shared::ids::{CustomerId, SaleLineId};
-use shared::page::{Page, PageRequest};
+use shared::page::{Key, ListRequest, Page};
 
 use super::{Checks, Error, OrderState, Result, access, check_text};
 use crate::store;
@@ -15,6 +15,8 @@ pub struct Customer {
     pub name: String,
     pub email: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// When it last changed (its creation at first).
+    pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]
@@ -62,8 +64,9 @@ pub fn create(conn: &mut DbConn, caller: &Caller, new: NewCustomer) -> Result<Cu
         check_email(&mut checks, e);
     }
     checks.finish()?;
+    let now = shared::db::now_utc();
     let customer =
-        Customer { id: CustomerId::new(), name: new.name.trim().to_owned(), email, created_at: shared::db::now_utc() };
+        Customer { id: CustomerId::new(), name: new.name.trim().to_owned(), email, created_at: now, updated_at: now };
     store::customers::insert(conn, &customer)?;
     Ok(customer)
 }
@@ -105,19 +108,41 @@ pub fn update(
     if let Some(e) = email {
         customer.email = e;
     }
+    customer.updated_at = shared::db::now_utc();
     store::customers::update(conn, &customer)?;
     Ok(customer)
 }
 
-/// Customers, newest first; a `customer` caller lists only itself.
-pub fn list(conn: &mut DbConn, caller: &Caller, page: PageRequest) -> Result<Page<Customer>> {
+shared::sort_fields! {
+    /// How the customer list can be ordered.
+    pub enum CustomerSort {
+        CreatedAt = "created_at": Time,
+        UpdatedAt = "updated_at": Time,
+        Name = "name": Text,
+    }
+    default CreatedAt
+}
+
+impl CustomerSort {
+    pub fn key(self, c: &Customer) -> Key {
+        match self {
+            CustomerSort::CreatedAt => Key::Time(c.created_at.naive_utc()),
+            CustomerSort::UpdatedAt => Key::Time(c.updated_at.naive_utc()),
+            CustomerSort::Name => Key::Text(c.name.clone()),
+        }
+    }
+}
+
+/// Customers, in the asked order (newest first by default); a `customer` caller lists only
+/// itself.
+pub fn list(conn: &mut DbConn, caller: &Caller, req: ListRequest<CustomerSort>) -> Result<Page<Customer>> {
     access::may_read_accounts(caller)?;
     if let Some(own) = caller.own_customer() {
-        let mine = store::customers::find(conn, own)?.filter(|c| page.before.is_none_or(|b| c.id.0 < b));
+        let mine = store::customers::find(conn, own)?.filter(|_| req.after.is_none());
         return Ok(Page { items: mine.into_iter().collect(), next_cursor: None });
     }
-    let rows = store::customers::list(conn, page)?;
-    Ok(page.page(rows, |c| c.id.0, |c| c))
+    let rows = store::customers::list(conn, &req)?;
+    Ok(req.page(rows, |c| (req.sort.field.key(c), c.id.0), |c| c))
 }
 
 /// One confirmed prepaid line of a customer, in hours.

@@ -10,7 +10,7 @@ use shared::db::DbConn;
 use shared::decimal::round_half_up;
 use shared::error::Precondition;
 use shared::ids::{CustomerId, OrderId, ProductId, ProjectId, SaleLineId, TaskId};
-use shared::page::{Page, PageRequest};
+use shared::page::{Key, ListRequest, Page};
 
 use super::{
     Checks, DeliveredMethod, Error, InvoiceStatus, OrderState, ProductType, Result, ServicePolicy, ServiceTracking,
@@ -53,6 +53,8 @@ pub struct Line {
     pub pending_task_id: Option<TaskId>,
     pub pending_project_id: Option<ProjectId>,
     pub created_at: DateTime<Utc>,
+    /// When it last changed (its creation at first).
+    pub updated_at: DateTime<Utc>,
 }
 
 pub use shared::decimal::line_amounts as amounts;
@@ -183,14 +185,38 @@ fn view(conn: &mut DbConn, line: Line) -> Result<LineView> {
     Ok(LineView { line, order_name: order.name, order_state: order.state })
 }
 
-/// Lines, newest first; a `customer` caller lists only its own orders' lines.
-pub fn list(conn: &mut DbConn, caller: &Caller, filter: &LineFilter, page: PageRequest) -> Result<Page<LineView>> {
+shared::sort_fields! {
+    /// How the order line list can be ordered.
+    pub enum LineSort {
+        CreatedAt = "created_at": Time,
+        UpdatedAt = "updated_at": Time,
+    }
+    default CreatedAt
+}
+
+impl LineSort {
+    pub fn key(self, l: &Line) -> Key {
+        match self {
+            LineSort::CreatedAt => Key::Time(l.created_at.naive_utc()),
+            LineSort::UpdatedAt => Key::Time(l.updated_at.naive_utc()),
+        }
+    }
+}
+
+/// Lines, in the asked order (newest first by default); a `customer` caller lists only its
+/// own orders' lines.
+pub fn list(
+    conn: &mut DbConn,
+    caller: &Caller,
+    filter: &LineFilter,
+    req: ListRequest<LineSort>,
+) -> Result<Page<LineView>> {
     access::may_read_accounts(caller)?;
     let Some(customer_id) = caller.list_scope(filter.customer_id) else {
         return Ok(Page { items: vec![], next_cursor: None });
     };
     let filter = LineFilter { customer_id, ..filter.clone() };
-    let rows = store::lines::list(conn, &filter, page)?;
+    let rows = store::lines::list(conn, &filter, &req)?;
     let orders = store::orders::names_and_states(conn, &rows.iter().map(|l| l.order_id).collect::<Vec<_>>())?;
     let mut views = Vec::with_capacity(rows.len());
     for line in rows {
@@ -198,7 +224,7 @@ pub fn list(conn: &mut DbConn, caller: &Caller, filter: &LineFilter, page: PageR
             orders.get(&line.order_id).cloned().ok_or_else(|| Error::not_found("order", line.order_id))?;
         views.push(LineView { line, order_name, order_state });
     }
-    Ok(page.page(views, |v| v.line.id.0, |v| v))
+    Ok(req.page(views, |v| (req.sort.field.key(&v.line), v.line.id.0), |v| v))
 }
 
 /// Sets the delivered quantity of a manual line of a confirmed order.

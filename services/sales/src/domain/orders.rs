@@ -4,7 +4,7 @@ use rust_decimal::Decimal;
 use shared::auth::Caller;
 use shared::db::DbConn;
 use shared::ids::{CustomerId, OrderId, ProductId, ProjectId, SaleLineId};
-use shared::page::{Page, PageRequest};
+use shared::page::{Key, ListRequest, Page};
 use shared::server::Ctx;
 
 use super::lines::{Line, LineView, amounts};
@@ -34,6 +34,8 @@ pub struct Order {
     /// The project the order creates for its lines that want a new one.
     pub new_project_id: Option<ProjectId>,
     pub created_at: DateTime<Utc>,
+    /// When it last changed (its creation at first).
+    pub updated_at: DateTime<Utc>,
     pub confirmed_at: Option<DateTime<Utc>>,
 }
 
@@ -85,6 +87,7 @@ fn build_line(
     order: (OrderId, CustomerId),
     seq: i32,
 ) -> Result<Option<Line>> {
+    let now = shared::db::now_utc();
     let f = |name: &str| {
         if field.is_empty() { name.to_owned() } else { format!("{field}.{name}") }
     };
@@ -152,7 +155,8 @@ fn build_line(
         project_id: None,
         pending_task_id: None,
         pending_project_id: None,
-        created_at: shared::db::now_utc(),
+        created_at: now,
+        updated_at: now,
     }))
 }
 
@@ -165,6 +169,7 @@ fn totals(lines: &[Line]) -> (Decimal, Decimal, Decimal) {
 /// Creates a draft order; its number is taken in the same transaction, so a failed create
 /// leaves no gap.
 pub fn create(conn: &mut DbConn, caller: &Caller, new: NewOrder) -> Result<OrderWithLines> {
+    let now = shared::db::now_utc();
     access::may_sell(caller)?;
     let mut checks = Checks::new();
     check_count(&mut checks, "lines", new.lines.len(), MAX_ITEMS);
@@ -197,7 +202,8 @@ pub fn create(conn: &mut DbConn, caller: &Caller, new: NewOrder) -> Result<Order
         amount_tax: tax,
         amount_total: total,
         new_project_id: None,
-        created_at: shared::db::now_utc(),
+        created_at: now,
+        updated_at: now,
         confirmed_at: None,
     };
     store::orders::insert(conn, &order)?;
@@ -222,19 +228,42 @@ pub fn load(conn: &mut DbConn, id: OrderId) -> Result<OrderWithLines> {
     Ok(OrderWithLines { order, lines })
 }
 
-/// Orders, newest first; a `customer` caller lists only its own.
+shared::sort_fields! {
+    /// How the order list can be ordered.
+    pub enum OrderSort {
+        CreatedAt = "created_at": Time,
+        UpdatedAt = "updated_at": Time,
+        Name = "name": Text,
+        AmountTotal = "amount_total": Decimal,
+    }
+    default CreatedAt
+}
+
+impl OrderSort {
+    pub fn key(self, o: &Order) -> Key {
+        match self {
+            OrderSort::CreatedAt => Key::Time(o.created_at.naive_utc()),
+            OrderSort::UpdatedAt => Key::Time(o.updated_at.naive_utc()),
+            OrderSort::Name => Key::Text(o.name.clone()),
+            OrderSort::AmountTotal => Key::Decimal(o.amount_total),
+        }
+    }
+}
+
+/// Orders, in the asked order (newest first by default); a `customer` caller lists only its
+/// own.
 pub fn list(
     conn: &mut DbConn,
     caller: &Caller,
     filter: &OrderFilter,
-    page: PageRequest,
+    req: ListRequest<OrderSort>,
 ) -> Result<Page<OrderWithLines>> {
     access::may_read_accounts(caller)?;
     let Some(customer_id) = caller.list_scope(filter.customer_id) else {
         return Ok(Page { items: vec![], next_cursor: None });
     };
     let filter = OrderFilter { customer_id, ..filter.clone() };
-    let orders = store::orders::list(conn, &filter, page)?;
+    let orders = store::orders::list(conn, &filter, &req)?;
     let mut lines = store::lines::of_orders(conn, &orders.iter().map(|o| o.id).collect::<Vec<_>>())?;
     let rows = orders
         .into_iter()
@@ -245,7 +274,7 @@ pub fn list(
             OrderWithLines { order, lines: mine }
         })
         .collect();
-    Ok(page.page(rows, |o| o.order.id.0, |o| o))
+    Ok(req.page(rows, |o| (req.sort.field.key(&o.order), o.order.id.0), |o| o))
 }
 
 /// Recomputes and stores the order's invoice status; the caller holds the order's lock.

@@ -5,7 +5,7 @@ use shared::config::Service;
 use shared::db::DbConn;
 use shared::error::Precondition;
 use shared::ids::{ProductId, ProjectId};
-use shared::page::{Page, PageRequest};
+use shared::page::{Key, ListRequest, Page};
 use shared::server::Ctx;
 
 use super::{
@@ -29,6 +29,8 @@ pub struct Product {
     pub project_id: Option<ProjectId>,
     pub upsell_threshold: Decimal,
     pub created_at: DateTime<Utc>,
+    /// When it last changed (its creation at first).
+    pub updated_at: DateTime<Utc>,
 }
 
 impl Product {
@@ -77,6 +79,7 @@ pub struct ProductFilter {
 
 /// Checks every rule of a product; answers the product it describes (with a fresh id).
 fn validate(spec: ProductSpec) -> Result<Product> {
+    let now = shared::db::now_utc();
     let mut checks = Checks::new();
     check_text(&mut checks, "name", &spec.name, 200);
     let product_type =
@@ -140,7 +143,8 @@ fn validate(spec: ProductSpec) -> Result<Product> {
         service_tracking,
         project_id: spec.project_id,
         upsell_threshold,
-        created_at: shared::db::now_utc(),
+        created_at: now,
+        updated_at: now,
     })
 }
 
@@ -221,6 +225,7 @@ pub async fn update(
     let mut product = validate(spec)?;
     product.id = old.id;
     product.created_at = old.created_at;
+    product.updated_at = shared::db::now_utc();
     if let Some(p) = product.project_id.filter(|p| Some(*p) != old.project_id) {
         verify_project(ctx, p).await?;
     }
@@ -238,8 +243,34 @@ pub async fn update(
     Ok(product)
 }
 
-pub fn list(conn: &mut DbConn, caller: &Caller, filter: &ProductFilter, page: PageRequest) -> Result<Page<Product>> {
+shared::sort_fields! {
+    /// How the product list can be ordered.
+    pub enum ProductSort {
+        CreatedAt = "created_at": Time,
+        UpdatedAt = "updated_at": Time,
+        Name = "name": Text,
+    }
+    default CreatedAt
+}
+
+impl ProductSort {
+    pub fn key(self, p: &Product) -> Key {
+        match self {
+            ProductSort::CreatedAt => Key::Time(p.created_at.naive_utc()),
+            ProductSort::UpdatedAt => Key::Time(p.updated_at.naive_utc()),
+            ProductSort::Name => Key::Text(p.name.clone()),
+        }
+    }
+}
+
+/// Products, in the asked order (newest first by default).
+pub fn list(
+    conn: &mut DbConn,
+    caller: &Caller,
+    filter: &ProductFilter,
+    req: ListRequest<ProductSort>,
+) -> Result<Page<Product>> {
     access::may_read_products(caller)?;
-    let rows = store::products::list(conn, filter, page)?;
-    Ok(page.page(rows, |p| p.id.0, |p| p))
+    let rows = store::products::list(conn, filter, &req)?;
+    Ok(req.page(rows, |p| (req.sort.field.key(p), p.id.0), |p| p))
 }

@@ -2,15 +2,15 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use rust_decimal::Decimal;
 use shared::contracts::sale_line_aggregate;
-use shared::db::{DbConn, Dec, Uid, cached};
+use shared::db::{DbConn, Dec, Uid, cached, now};
 use shared::ids::{CustomerId, OrderId, ProjectId, SaleLineId, TaskId};
-use shared::page::PageRequest;
+use shared::page::{Key, ListRequest};
 use shared::schema::outbox;
 
 use super::schema::order_lines as l;
 use super::{Result, parse};
 use crate::domain::generation::order_aggregate;
-use crate::domain::lines::{Line, LineFilter};
+use crate::domain::lines::{Line, LineFilter, LineSort};
 use crate::domain::{ProductType, ServicePolicy, ServiceTracking, Uom};
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -44,6 +44,7 @@ struct Row {
     pending_task_id: Option<Uid>,
     pending_project_id: Option<Uid>,
     created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
 }
 
 impl TryFrom<Row> for Line {
@@ -78,6 +79,7 @@ impl TryFrom<Row> for Line {
             pending_task_id: r.pending_task_id.map(Into::into),
             pending_project_id: r.pending_project_id.map(Into::into),
             created_at: r.created_at.and_utc(),
+            updated_at: r.updated_at.and_utc(),
         })
     }
 }
@@ -113,6 +115,7 @@ impl From<&Line> for Row {
             pending_task_id: x.pending_task_id.map(Into::into),
             pending_project_id: x.pending_project_id.map(Into::into),
             created_at: x.created_at.naive_utc(),
+            updated_at: x.updated_at.naive_utc(),
         }
     }
 }
@@ -157,7 +160,7 @@ pub fn of_customer(conn: &mut DbConn, customer: CustomerId) -> Result<Vec<Line>>
     )
 }
 
-pub fn list(conn: &mut DbConn, f: &LineFilter, page: PageRequest) -> Result<Vec<Line>> {
+pub fn list(conn: &mut DbConn, f: &LineFilter, req: &ListRequest<LineSort>) -> Result<Vec<Line>> {
     let mut q = l::table.select(Row::as_select()).into_boxed();
     if let Some(c) = f.customer_id {
         q = q.filter(l::customer_id.eq(Uid::from(c)));
@@ -165,14 +168,17 @@ pub fn list(conn: &mut DbConn, f: &LineFilter, page: PageRequest) -> Result<Vec<
     if let Some(o) = f.order_id {
         q = q.filter(l::order_id.eq(Uid::from(o)));
     }
-    if let Some(before) = page.before {
-        q = q.filter(l::id.lt(Uid(before)));
+    match req.sort.field {
+        LineSort::CreatedAt => shared::keyset!(q, l::created_at, l::id, req, Key::time),
+        LineSort::UpdatedAt => shared::keyset!(q, l::updated_at, l::id, req, Key::time),
     }
-    lines(q.order(l::id.desc()).limit(page.fetch()).load(conn)?)
+    lines(q.limit(req.fetch()).load(conn)?)
 }
 
 pub fn set_manual_delivered(conn: &mut DbConn, id: SaleLineId, qty: Decimal) -> Result<()> {
-    diesel::update(l::table.find(Uid::from(id))).set(l::manual_delivered.eq(Dec(qty))).execute(conn)?;
+    diesel::update(l::table.find(Uid::from(id)))
+        .set((l::manual_delivered.eq(Dec(qty)), l::updated_at.eq(now())))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -189,6 +195,7 @@ pub fn set_pending(
             l::pending_task_id.eq(task.map(Uid::from)),
             l::pending_project_id.eq(project.map(Uid::from)),
             l::project_id.eq(delivered_project.map(Uid::from)),
+            l::updated_at.eq(now()),
         ))
         .execute(conn)?;
     Ok(())
@@ -197,7 +204,11 @@ pub fn set_pending(
 /// Projects created the line's task.
 pub fn set_task(conn: &mut DbConn, id: SaleLineId, task: TaskId, project: ProjectId) -> Result<()> {
     diesel::update(l::table.find(Uid::from(id)))
-        .set((l::task_id.eq(Some(Uid::from(task))), l::project_id.eq(Some(Uid::from(project)))))
+        .set((
+            l::task_id.eq(Some(Uid::from(task))),
+            l::project_id.eq(Some(Uid::from(project))),
+            l::updated_at.eq(now()),
+        ))
         .execute(conn)?;
     Ok(())
 }
@@ -206,7 +217,7 @@ pub fn set_task(conn: &mut DbConn, id: SaleLineId, task: TaskId, project: Projec
 pub fn set_project_delivered(conn: &mut DbConn, project: ProjectId) -> Result<()> {
     let key = Uid::from(project);
     diesel::update(l::table.filter(l::pending_project_id.eq(key)).filter(l::project_id.is_null()))
-        .set(l::project_id.eq(Some(key)))
+        .set((l::project_id.eq(Some(key)), l::updated_at.eq(now())))
         .execute(conn)?;
     Ok(())
 }
@@ -253,13 +264,13 @@ pub fn apply_total(conn: &mut DbConn, id: SaleLineId, total: Total, value: Decim
     let applied: Vec<Uid> = match total {
         Total::Delivered => cached(
             diesel::update(l::table.find(key).filter(l::delivered_version.lt(version)))
-                .set((l::delivered_hours.eq(Dec(value)), l::delivered_version.eq(version)))
+                .set((l::delivered_hours.eq(Dec(value)), l::delivered_version.eq(version), l::updated_at.eq(now())))
                 .returning(l::id),
         )
         .load(conn)?,
         Total::Invoiced => cached(
             diesel::update(l::table.find(key).filter(l::invoiced_version.lt(version)))
-                .set((l::invoiced_qty.eq(Dec(value)), l::invoiced_version.eq(version)))
+                .set((l::invoiced_qty.eq(Dec(value)), l::invoiced_version.eq(version), l::updated_at.eq(now())))
                 .returning(l::id),
         )
         .load(conn)?,

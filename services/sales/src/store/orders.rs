@@ -3,13 +3,13 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
-use shared::db::{DbConn, Dec, Uid};
+use shared::db::{DbConn, Dec, Uid, now};
 use shared::ids::{OrderId, ProjectId, SaleLineId};
-use shared::page::PageRequest;
+use shared::page::{Key, ListRequest};
 
 use super::schema::{orders, sequences};
 use super::{Result, parse};
-use crate::domain::orders::{Order, OrderFilter};
+use crate::domain::orders::{Order, OrderFilter, OrderSort};
 use crate::domain::{InvoiceStatus, OrderState};
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -25,6 +25,7 @@ struct Row {
     amount_total: Dec,
     new_project_id: Option<Uid>,
     created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
     confirmed_at: Option<NaiveDateTime>,
 }
 
@@ -42,6 +43,7 @@ impl TryFrom<Row> for Order {
             amount_total: r.amount_total.0,
             new_project_id: r.new_project_id.map(Into::into),
             created_at: r.created_at.and_utc(),
+            updated_at: r.updated_at.and_utc(),
             confirmed_at: r.confirmed_at.map(|t| t.and_utc()),
         })
     }
@@ -69,6 +71,7 @@ pub fn insert(conn: &mut DbConn, o: &Order) -> Result<()> {
         amount_total: Dec(o.amount_total),
         new_project_id: o.new_project_id.map(Into::into),
         created_at: o.created_at.naive_utc(),
+        updated_at: o.updated_at.naive_utc(),
         confirmed_at: o.confirmed_at.map(|t| t.naive_utc()),
     };
     diesel::insert_into(orders::table).values(row).execute(conn)?;
@@ -109,7 +112,7 @@ pub fn names_and_states(conn: &mut DbConn, ids: &[OrderId]) -> Result<HashMap<Or
     rows.into_iter().map(|(id, name, state)| Ok((id.into(), (name, parse(&state, OrderState::parse)?)))).collect()
 }
 
-pub fn list(conn: &mut DbConn, f: &OrderFilter, page: PageRequest) -> Result<Vec<Order>> {
+pub fn list(conn: &mut DbConn, f: &OrderFilter, req: &ListRequest<OrderSort>) -> Result<Vec<Order>> {
     let mut q = orders::table.select(Row::as_select()).into_boxed();
     if let Some(c) = f.customer_id {
         q = q.filter(orders::customer_id.eq(Uid::from(c)));
@@ -120,15 +123,23 @@ pub fn list(conn: &mut DbConn, f: &OrderFilter, page: PageRequest) -> Result<Vec
     if let Some(s) = f.invoice_status {
         q = q.filter(orders::invoice_status.eq(s.as_str()));
     }
-    if let Some(before) = page.before {
-        q = q.filter(orders::id.lt(Uid(before)));
+    match req.sort.field {
+        OrderSort::CreatedAt => shared::keyset!(q, orders::created_at, orders::id, req, Key::time),
+        OrderSort::UpdatedAt => shared::keyset!(q, orders::updated_at, orders::id, req, Key::time),
+        OrderSort::Name => shared::keyset!(q, orders::name, orders::id, req, Key::text),
+        OrderSort::AmountTotal => {
+            shared::keyset!(q, orders::amount_total, orders::id, req, |k: &Key| Dec(k.decimal()))
+        }
     }
-    let rows = q.order(orders::id.desc()).limit(page.fetch()).load(conn)?;
+    let rows = q.limit(req.fetch()).load(conn)?;
     rows.into_iter().map(Order::try_from).collect()
 }
 
 pub fn set_invoice_status(conn: &mut DbConn, id: OrderId, status: InvoiceStatus) -> Result<()> {
-    diesel::update(orders::table.find(Uid::from(id))).set(orders::invoice_status.eq(status.as_str())).execute(conn)?;
+    // Only a new status is a change (it is worked out again after every change of a line).
+    diesel::update(orders::table.find(Uid::from(id)).filter(orders::invoice_status.ne(status.as_str())))
+        .set((orders::invoice_status.eq(status.as_str()), orders::updated_at.eq(now())))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -138,6 +149,7 @@ pub fn set_amounts(conn: &mut DbConn, id: OrderId, untaxed: Decimal, tax: Decima
             orders::amount_untaxed.eq(Dec(untaxed)),
             orders::amount_tax.eq(Dec(tax)),
             orders::amount_total.eq(Dec(total)),
+            orders::updated_at.eq(now()),
         ))
         .execute(conn)?;
     Ok(())
@@ -145,14 +157,18 @@ pub fn set_amounts(conn: &mut DbConn, id: OrderId, untaxed: Decimal, tax: Decima
 
 pub fn set_state(conn: &mut DbConn, id: OrderId, state: OrderState, confirmed_at: Option<DateTime<Utc>>) -> Result<()> {
     diesel::update(orders::table.find(Uid::from(id)))
-        .set((orders::state.eq(state.as_str()), orders::confirmed_at.eq(confirmed_at.map(|t| t.naive_utc()))))
+        .set((
+            orders::state.eq(state.as_str()),
+            orders::confirmed_at.eq(confirmed_at.map(|t| t.naive_utc())),
+            orders::updated_at.eq(now()),
+        ))
         .execute(conn)?;
     Ok(())
 }
 
 pub fn set_new_project(conn: &mut DbConn, id: OrderId, project: ProjectId) -> Result<()> {
     diesel::update(orders::table.find(Uid::from(id)))
-        .set(orders::new_project_id.eq(Some(Uid::from(project))))
+        .set((orders::new_project_id.eq(Some(Uid::from(project))), orders::updated_at.eq(now())))
         .execute(conn)?;
     Ok(())
 }

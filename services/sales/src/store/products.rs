@@ -4,11 +4,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use shared::db::{DbConn, Dec, Uid};
 use shared::ids::ProductId;
-use shared::page::PageRequest;
+use shared::page::{Key, ListRequest};
 
 use super::schema::products;
 use super::{Result, parse};
-use crate::domain::products::{Product, ProductFilter};
+use crate::domain::products::{Product, ProductFilter, ProductSort};
 use crate::domain::{ProductType, ServicePolicy, ServiceTracking, Uom};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -25,6 +25,7 @@ struct Row {
     project_id: Option<Uid>,
     upsell_threshold: Dec,
     created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
 }
 
 impl TryFrom<Row> for Product {
@@ -42,6 +43,7 @@ impl TryFrom<Row> for Product {
             project_id: r.project_id.map(Into::into),
             upsell_threshold: r.upsell_threshold.0,
             created_at: r.created_at.and_utc(),
+            updated_at: r.updated_at.and_utc(),
         })
     }
 }
@@ -60,6 +62,7 @@ impl From<&Product> for Row {
             project_id: p.project_id.map(Into::into),
             upsell_threshold: Dec(p.upsell_threshold),
             created_at: p.created_at.naive_utc(),
+            updated_at: p.updated_at.naive_utc(),
         }
     }
 }
@@ -87,14 +90,16 @@ pub fn names(conn: &mut DbConn, ids: &[ProductId]) -> Result<HashMap<ProductId, 
     Ok(rows.into_iter().map(|(id, name)| (id.into(), name)).collect())
 }
 
-pub fn list(conn: &mut DbConn, f: &ProductFilter, page: PageRequest) -> Result<Vec<Product>> {
+pub fn list(conn: &mut DbConn, f: &ProductFilter, req: &ListRequest<ProductSort>) -> Result<Vec<Product>> {
     let mut q = products::table.select(Row::as_select()).into_boxed();
     if let Some(t) = f.product_type {
         q = q.filter(products::product_type.eq(t.as_str()));
     }
-    if let Some(before) = page.before {
-        q = q.filter(products::id.lt(Uid(before)));
+    match req.sort.field {
+        ProductSort::CreatedAt => shared::keyset!(q, products::created_at, products::id, req, Key::time),
+        ProductSort::UpdatedAt => shared::keyset!(q, products::updated_at, products::id, req, Key::time),
+        ProductSort::Name => shared::keyset!(q, products::name, products::id, req, Key::text),
     }
-    let rows = q.order(products::id.desc()).limit(page.fetch()).load(conn)?;
+    let rows = q.limit(req.fetch()).load(conn)?;
     rows.into_iter().map(Product::try_from).collect()
 }

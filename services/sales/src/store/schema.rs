@@ -7,6 +7,7 @@ diesel::table! {
         name -> Text,
         email -> Nullable<Text>,
         created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -26,6 +27,7 @@ diesel::table! {
         project_id -> Nullable<DbUuid>,
         upsell_threshold -> DbDecimal,
         created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -51,6 +53,7 @@ diesel::table! {
         amount_total -> DbDecimal,
         new_project_id -> Nullable<DbUuid>,
         created_at -> Timestamp,
+        updated_at -> Timestamp,
         confirmed_at -> Nullable<Timestamp>,
     }
 }
@@ -88,6 +91,7 @@ diesel::table! {
         pending_task_id -> Nullable<DbUuid>,
         pending_project_id -> Nullable<DbUuid>,
         created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
