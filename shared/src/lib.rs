@@ -26,6 +26,7 @@ mod strict_json;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod uom;
 
 pub use date::Date;
 pub use decimal::Dec2;

@@ -117,7 +117,7 @@ pub async fn sorts(sys: &System, s: Service, path: &str, fields: &[(&str, Kind)]
     } else {
         assert_eq!(unique, want, "{path}: not exactly the records made");
     }
-    assert!(all.len() >= 5, "{path}: too few records ({}) for three pages", all.len());
+    assert!(all.len() >= 3, "{path}: too few records ({}) for more than one page", all.len());
 
     // Without `sort`: newest first, by creation.
     assert_eq!(listed, expected(&all, "created_at", Kind::Time, true), "{path} without sort is not -created_at");

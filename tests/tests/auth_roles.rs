@@ -78,6 +78,8 @@ const MATRIX: &[(&str, &[Role])] = &[
     ("list_ticket_timesheets", &[Admin, Sales, Accounting, Agent, Service]),
     ("create_ticket_timesheet", &[Admin, Agent]),
     ("get_ticket_timesheet", &[Admin, Sales, Accounting, Agent, Service]),
+    ("update_ticket_timesheet", &[Admin, Agent]),
+    ("delete_ticket_timesheet", &[Admin, Agent]),
 ];
 
 /// The path of `op` with its parameters filled from the world (the customer's own records).
@@ -133,6 +135,7 @@ fn body_of(op: &str, w: &World) -> Option<Value> {
         "create_ticket" => json!({"team_id": w.team, "customer_id": c, "title": "Help again"}),
         "update_ticket" => json!({"title": "Help, renamed"}),
         "create_ticket_timesheet" => json!({"employee": "Marc Demo", "hours": "0.5"}),
+        "update_ticket_timesheet" => json!({"description": "edited on the ticket"}),
         _ => return None,
     })
 }

@@ -112,7 +112,7 @@ pub struct InvoiceLineDto {
     /// In the line's uom.
     pub quantity: Dec2,
     /// Unit of measure of `quantity` (`unit`, `hour` or `day`).
-    #[schema(example = "hour")]
+    #[schema(example = "hour", value_type = shared::uom::Uom)]
     pub uom: String,
     /// Price of one `uom`, before discount and tax.
     pub unit_price: Dec2,
@@ -232,9 +232,8 @@ pub struct CreateInvoiceLine {
     pub description: String,
     /// More than 0.
     pub quantity: Dec2,
-    /// Default `unit`.
-    #[schema(example = "hour")]
-    #[schema(max_length = 50)]
+    /// `unit`, `hour` or `day`; default `unit`.
+    #[schema(example = "hour", value_type = Option<shared::uom::Uom>)]
     pub uom: Option<String>,
     /// Not negative.
     pub unit_price: Dec2,

@@ -9,7 +9,7 @@ use shared::ids::{CustomerId, InvoiceId, InvoiceLineId, OrderId, SaleLineId};
 use shared::page::{Key, ListRequest, Page};
 
 use super::ledger::InvoicedDeltas;
-use super::{Checks, Error, Result, access, check_text};
+use super::{Checks, Error, Result, access};
 use crate::store;
 use shared::error::{MAX_ITEMS, check_count, check_long_text};
 
@@ -286,7 +286,9 @@ fn check_new(new: &NewInvoice) -> Result<()> {
         } else {
             check_long_text(&mut checks, &f("description"), &l.description, 2000);
         }
-        check_text(&mut checks, &f("uom"), &l.uom, 50);
+        if shared::uom::Uom::parse(&l.uom).is_none() {
+            checks.push(f("uom"), format!("must be one of: {}", shared::uom::Uom::choices()));
+        }
         check_decimal(&mut checks, &f("quantity"), l.quantity, true, Some(MAX_FACTOR));
         check_decimal(&mut checks, &f("unit_price"), l.unit_price, false, Some(MAX_FACTOR));
         check_decimal(&mut checks, &f("discount"), l.discount, false, Some(HUNDRED));

@@ -71,39 +71,7 @@ pub fn parse_choice<T>(
     parsed
 }
 
-str_enum!(
-    /// A unit of measure: `unit` (category unit), `hour` and `day` (category time; a day is 8 hours).
-    #[schema(example = "hour")]
-    Uom { Unit = "unit", Hour = "hour", Day = "day" }
-);
-
-str_enum!(
-    /// The category of a unit of measure; only units of one category convert into each other.
-    #[schema(example = "time")]
-    UomCategory { Unit = "unit", Time = "time" }
-);
-
-impl Uom {
-    pub fn category(self) -> UomCategory {
-        match self {
-            Uom::Unit => UomCategory::Unit,
-            Uom::Hour | Uom::Day => UomCategory::Time,
-        }
-    }
-
-    /// Hours in one of this unit; a `unit` counts as one hour where hours are needed (Odoo's
-    /// allocated hours rule).
-    pub fn hours(self) -> Decimal {
-        match self {
-            Uom::Unit | Uom::Hour => Decimal::ONE,
-            Uom::Day => Decimal::from(8),
-        }
-    }
-
-    pub fn is_time(self) -> bool {
-        self.category() == UomCategory::Time
-    }
-}
+pub use shared::uom::{Uom, UomCategory};
 
 str_enum!(
     /// `service` or `goods`.

@@ -1,0 +1,2 @@
+DROP INDEX teams_created;
+DROP INDEX tickets_created;

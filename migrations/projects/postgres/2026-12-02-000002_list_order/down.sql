@@ -1,0 +1,2 @@
+DROP INDEX projects_created;
+DROP INDEX tasks_created;
