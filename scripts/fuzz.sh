@@ -42,7 +42,8 @@ for svc in sales invoicing projects helpdesk; do
     passed=$((passed + 1)); verdict=ok
   else
     failed=$((failed + 1)); verdict=FAILED
-    grep -E -A25 "^[0-9]+\. Test Case ID|Runtime Error" "$out" | head -n 150
+    # The failing cases, or (a schema error, say) the end of the report.
+    grep -E -A25 "^[0-9]+\. Test Case ID|Runtime Error" "$out" | head -n 150 || tail -n 60 "$out"
   fi
   n=$(grep -Eo '[0-9]+ generated' "$out" | tail -n1 | grep -Eo '[0-9]+' || echo 0)
   total=$((total + n))

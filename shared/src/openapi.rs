@@ -259,7 +259,7 @@ fn describe_successes(doc: &mut serde_json::Value) {
     let schemas = doc["components"]["schemas"].clone();
     let Some(paths) = doc["paths"].as_object_mut() else { return };
     for op in paths.values_mut().flat_map(|item| item.as_object_mut().into_iter().flat_map(|o| o.values_mut())) {
-        let Some(responses) = op["responses"].as_object_mut() else { continue };
+        let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) else { continue };
         for (status, response) in responses.iter_mut() {
             if response["description"].as_str().is_some_and(|d| !d.is_empty()) {
                 continue;
@@ -295,7 +295,7 @@ fn first_sentence(schema: &serde_json::Value) -> String {
 /// Every JSON success carries `ETag`; a 201 also `Location`.
 fn declare_headers(op: &mut serde_json::Value) {
     use serde_json::json;
-    let Some(responses) = op["responses"].as_object_mut() else { return };
+    let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) else { return };
     for (status, response) in responses.iter_mut() {
         if !status.starts_with('2') || response["content"].get("application/json").is_none() {
             continue;
@@ -391,7 +391,8 @@ fn require_every_property(schema: &mut serde_json::Value) {
 /// `{"oneOf": [{"type": "null"}, {"$ref": ..., "description": ...}]}` keeps its description
 /// (and example) beside `oneOf`, for every property of `schema`.
 fn describe_beside_one_of(schema: &mut serde_json::Value) {
-    let Some(props) = schema["properties"].as_object_mut() else { return };
+    // `get_mut`, not `[...]`: indexing a value mutably adds the key (as null) when it is missing.
+    let Some(props) = schema.get_mut("properties").and_then(|p| p.as_object_mut()) else { return };
     for prop in props.values_mut() {
         let Some(branches) = prop.get_mut("oneOf").and_then(|b| b.as_array_mut()) else { continue };
         let mut lifted = serde_json::Map::new();

@@ -382,6 +382,13 @@ fn committed_openapi_documents_generate_exact_types() -> Result<(), Box<dyn std:
                     offenders.push(format!("{service}: {name} has an integer that is not int32 with bounds: {i}"));
                 }
             }
+            walk(schema, &mut |v| {
+                for key in ["properties", "items", "oneOf", "required", "enum", "description"] {
+                    if v.get(key).is_some_and(Value::is_null) {
+                        offenders.push(format!("{service}: {name} has `{key}: null`, which is no schema"));
+                    }
+                }
+            });
             for (prop, p) in schema["properties"].as_object().into_iter().flatten() {
                 if let Some(branches) = p["oneOf"].as_array() {
                     if branches.iter().any(|b| b.get("$ref").is_some() && b.get("description").is_some()) {
