@@ -368,6 +368,7 @@ macro_rules! keyset {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod sort_tests {
     use super::*;
 
