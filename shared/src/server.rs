@@ -155,7 +155,7 @@ pub async fn start(app: ServiceApp, config: Config, listener: Option<TcpListener
     let docs_config = docs_config(app.service, &config);
     let cors_origins = config.cors.clone();
     if cors_origins != CorsOrigins::Off {
-        tracing::info!(service = %app.service, origins = ?cors_origins, "CORS on");
+        tracing::debug!(service = %app.service, origins = ?cors_origins, "CORS on");
     }
     let app_for_worker = move || {
         let (app, _) = App::new()
