@@ -707,3 +707,24 @@ impl Api {
         .await
     }
 }
+
+/// As [`on_both!`], each of the two tests under the `#[tokio::test(...)]` attribute given first:
+/// for a scenario that keeps a runtime of its own (e.g. `worker_threads = 2`).
+/// `on_both_with!(#[tokio::test(flavor = "multi_thread", worker_threads = 2)], scenario, a, b);`
+#[macro_export]
+macro_rules! on_both_with {
+    (#[$test:meta], $scenario:ident, $sqlite:ident, $postgres:ident $(,)?) => {
+        #[$test]
+        async fn $sqlite() -> $crate::R {
+            $scenario(shared::db::Backend::Sqlite).await
+        }
+
+        #[$test]
+        async fn $postgres() -> $crate::R {
+            if !$crate::backends().contains(&shared::db::Backend::Postgres) {
+                return Ok(());
+            }
+            $scenario(shared::db::Backend::Postgres).await
+        }
+    };
+}

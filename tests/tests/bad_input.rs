@@ -5,10 +5,11 @@
 //! a wrong content type, bodies over 1 MiB, actions in the wrong state. Each answers its status
 //! with a problem+json (naming the field where there is one), and no database changes.
 
-use e2e::{Answer, R, System, backends, id};
+use e2e::{Answer, R, System, id, on_both_with};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use shared::config::Service::{self, Helpdesk, Invoicing, Projects, Sales};
+use shared::db::Backend;
 
 /// Every operation (method, path template under `/api/v1`, has a JSON body) of a document.
 fn operations(s: Service) -> Vec<(Method, String, bool)> {
@@ -77,15 +78,18 @@ fn problem(what: &str, a: &Answer, want: StatusCode, field: Option<&str>) -> R {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_input_on_every_operation_is_refused_with_a_problem_and_changes_nothing() -> R {
-    for backend in backends() {
-        let sys = System::start(backend).await?;
-        bad_input(&sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
-        sys.stop().await;
-    }
+async fn bad_input_on_every_operation_is_refused_with_a_problem_and_changes_nothing(backend: Backend) -> R {
+    let sys = System::start(backend).await?;
+    bad_input(&sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
+    sys.stop().await;
     Ok(())
 }
+on_both_with!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)],
+    bad_input_on_every_operation_is_refused_with_a_problem_and_changes_nothing,
+    bad_input_on_every_operation_is_refused_with_a_problem_and_changes_nothing_sqlite,
+    bad_input_on_every_operation_is_refused_with_a_problem_and_changes_nothing_postgres
+);
 
 async fn bad_input(sys: &System) -> R {
     // Something of everything, so that refusals have real rows around them to leave alone.

@@ -7,21 +7,12 @@
 
 use std::collections::BTreeSet;
 
-use e2e::{Api, R, System, backends, id, same};
+use e2e::{Api, R, System, id, on_both, same};
 use reqwest::{Method, StatusCode};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use shared::config::Service::{Helpdesk, Invoicing, Projects, Sales};
-
-macro_rules! on_every_backend {
-    ($body:ident) => {
-        for backend in backends() {
-            let sys = System::start(backend).await?;
-            $body(&sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
-            sys.stop().await;
-        }
-    };
-}
+use shared::db::Backend;
 
 /// Runs `n` clients at once, each its own task; answers their results in order.
 async fn race<F, Fut, T>(api: &Api, n: usize, f: F) -> R<Vec<T>>
@@ -38,11 +29,17 @@ where
     Ok(out)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn many_clients_logging_time_on_one_line_at_once_give_the_exact_total() -> R {
-    on_every_backend!(one_line);
+async fn many_clients_logging_time_on_one_line_at_once_give_the_exact_total(backend: Backend) -> R {
+    let sys = System::start(backend).await?;
+    one_line(&sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
+    sys.stop().await;
     Ok(())
 }
+on_both!(
+    many_clients_logging_time_on_one_line_at_once_give_the_exact_total,
+    many_clients_logging_time_on_one_line_at_once_give_the_exact_total_sqlite,
+    many_clients_logging_time_on_one_line_at_once_give_the_exact_total_postgres
+);
 
 async fn one_line(sys: &System) -> R {
     let shop = sys.shop("prepaid").await?;
@@ -89,11 +86,17 @@ async fn one_line(sys: &System) -> R {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_invoice_requests_for_one_order_at_once_make_one_invoice() -> R {
-    on_every_backend!(two_invoices);
+async fn two_invoice_requests_for_one_order_at_once_make_one_invoice(backend: Backend) -> R {
+    let sys = System::start(backend).await?;
+    two_invoices(&sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
+    sys.stop().await;
     Ok(())
 }
+on_both!(
+    two_invoice_requests_for_one_order_at_once_make_one_invoice,
+    two_invoice_requests_for_one_order_at_once_make_one_invoice_sqlite,
+    two_invoice_requests_for_one_order_at_once_make_one_invoice_postgres
+);
 
 async fn two_invoices(sys: &System) -> R {
     let shop = sys.shop("timesheet").await?;
@@ -142,11 +145,19 @@ async fn two_invoices(sys: &System) -> R {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn order_names_invoice_numbers_and_ticket_numbers_stay_gap_free_and_unique_under_parallel_creation() -> R {
-    on_every_backend!(numbering);
+async fn order_names_invoice_numbers_and_ticket_numbers_stay_gap_free_and_unique_under_parallel_creation(
+    backend: Backend,
+) -> R {
+    let sys = System::start(backend).await?;
+    numbering(&sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
+    sys.stop().await;
     Ok(())
 }
+on_both!(
+    order_names_invoice_numbers_and_ticket_numbers_stay_gap_free_and_unique_under_parallel_creation,
+    order_names_invoice_numbers_and_ticket_numbers_stay_gap_free_and_unique_under_parallel_creation_sqlite,
+    order_names_invoice_numbers_and_ticket_numbers_stay_gap_free_and_unique_under_parallel_creation_postgres
+);
 
 fn gap_free(label: &str, mut got: Vec<i64>) -> R {
     got.sort();

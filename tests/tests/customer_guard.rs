@@ -5,21 +5,12 @@
 //! is from sales and helpdesk; while the one it must ask is down, such time is a 503.
 
 use e2e::auth::secured;
-use e2e::{Api, R, System, backends, id};
+use e2e::{Api, R, System, id, on_both};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use shared::auth::Role;
 use shared::config::Service::{Helpdesk, Projects, Sales};
-
-macro_rules! on_every_backend {
-    ($body:ident) => {
-        for backend in backends() {
-            let mut sys = secured(backend).await?;
-            $body(&mut sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
-            sys.stop().await;
-        }
-    };
-}
+use shared::db::Backend;
 
 /// One customer's prepaid line, the task it made, and a ticket on that task.
 struct Account {
@@ -120,11 +111,17 @@ fn entry(extra: Value) -> Value {
 
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread")]
-async fn time_linking_two_customers_is_refused_naming_the_field_and_changes_nothing() -> R {
-    on_every_backend!(cross_customer_time);
+async fn time_linking_two_customers_is_refused_naming_the_field_and_changes_nothing(backend: Backend) -> R {
+    let mut sys = secured(backend).await?;
+    cross_customer_time(&mut sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
+    sys.stop().await;
     Ok(())
 }
+on_both!(
+    time_linking_two_customers_is_refused_naming_the_field_and_changes_nothing,
+    time_linking_two_customers_is_refused_naming_the_field_and_changes_nothing_sqlite,
+    time_linking_two_customers_is_refused_naming_the_field_and_changes_nothing_postgres
+);
 
 async fn cross_customer_time(sys: &mut System) -> R {
     let w = world(sys).await?;
@@ -208,11 +205,17 @@ async fn cross_customer_time(sys: &mut System) -> R {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_task_does_not_take_its_tickets_time_to_another_customers_line() -> R {
-    on_every_backend!(task_moves);
+async fn a_task_does_not_take_its_tickets_time_to_another_customers_line(backend: Backend) -> R {
+    let mut sys = secured(backend).await?;
+    task_moves(&mut sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
+    sys.stop().await;
     Ok(())
 }
+on_both!(
+    a_task_does_not_take_its_tickets_time_to_another_customers_line,
+    a_task_does_not_take_its_tickets_time_to_another_customers_line_sqlite,
+    a_task_does_not_take_its_tickets_time_to_another_customers_line_postgres
+);
 
 async fn task_moves(sys: &mut System) -> R {
     let w = world(sys).await?;
@@ -244,16 +247,18 @@ async fn task_moves(sys: &mut System) -> R {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn time_on_a_ticket_projects_cannot_ask_helpdesk_about_is_a_503_that_records_nothing() -> R {
+async fn time_on_a_ticket_projects_cannot_ask_helpdesk_about_is_a_503_that_records_nothing(backend: Backend) -> R {
     // Without tokens: a service the harness restarts neither checks them nor sends its own.
-    for backend in backends() {
-        let mut sys = System::start(backend).await?;
-        helpdesk_down(&mut sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
-        sys.stop().await;
-    }
+    let mut sys = System::start(backend).await?;
+    helpdesk_down(&mut sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
+    sys.stop().await;
     Ok(())
 }
+on_both!(
+    time_on_a_ticket_projects_cannot_ask_helpdesk_about_is_a_503_that_records_nothing,
+    time_on_a_ticket_projects_cannot_ask_helpdesk_about_is_a_503_that_records_nothing_sqlite,
+    time_on_a_ticket_projects_cannot_ask_helpdesk_about_is_a_503_that_records_nothing_postgres
+);
 
 async fn helpdesk_down(sys: &mut System) -> R {
     let w = world(sys).await?;
@@ -286,11 +291,17 @@ async fn helpdesk_down(sys: &mut System) -> R {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_owners_say_whose_a_line_and_a_ticket_are_and_nobody_else_can() -> R {
-    on_every_backend!(owners_tell);
+async fn the_owners_say_whose_a_line_and_a_ticket_are_and_nobody_else_can(backend: Backend) -> R {
+    let mut sys = secured(backend).await?;
+    owners_tell(&mut sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
+    sys.stop().await;
     Ok(())
 }
+on_both!(
+    the_owners_say_whose_a_line_and_a_ticket_are_and_nobody_else_can,
+    the_owners_say_whose_a_line_and_a_ticket_are_and_nobody_else_can_sqlite,
+    the_owners_say_whose_a_line_and_a_ticket_are_and_nobody_else_can_postgres
+);
 
 /// Sales says whose a line is with the task it makes for it, and helpdesk whose a ticket is with
 /// the ticket's time, each with its own token: projects then checks ticket time without asking

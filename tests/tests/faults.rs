@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use diesel::prelude::*;
-use e2e::{Api, Cluster, R, backends, connect, dec, eventually, id, same};
+use e2e::{Api, Cluster, R, backends, connect, dec, eventually, id, on_both, on_both_with, same};
 use reqwest::{Method, StatusCode};
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -61,14 +61,16 @@ fn lines_of(lines: &[(String, String)]) -> Vec<String> {
 /// An outbox row as the test reads it: aggregate, path, attempts, lease, last error.
 type OutboxState = (String, String, i32, Option<chrono::NaiveDateTime>, Option<String>);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sales_killed_while_time_is_logged_and_edited_converges_to_the_exact_sums() -> R {
-    for backend in backends() {
-        let mut c = Cluster::start(backend).await?;
-        killed_sales(&mut c).await.map_err(|e| format!("{backend:?}: {e}\n{}", c.logs()))?;
-    }
+async fn sales_killed_while_time_is_logged_and_edited_converges_to_the_exact_sums(backend: Backend) -> R {
+    let mut c = Cluster::start(backend).await?;
+    killed_sales(&mut c).await.map_err(|e| format!("{backend:?}: {e}\n{}", c.logs()))?;
     Ok(())
 }
+on_both!(
+    sales_killed_while_time_is_logged_and_edited_converges_to_the_exact_sums,
+    sales_killed_while_time_is_logged_and_edited_converges_to_the_exact_sums_sqlite,
+    sales_killed_while_time_is_logged_and_edited_converges_to_the_exact_sums_postgres
+);
 
 async fn killed_sales(c: &mut Cluster) -> R {
     let shop = c.shop("prepaid").await?;
@@ -104,14 +106,17 @@ async fn killed_sales(c: &mut Cluster) -> R {
 
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn projects_down_confirm_succeeds_and_ticket_time_is_a_503_that_records_nothing() -> R {
-    for backend in backends() {
-        let mut c = Cluster::start(backend).await?;
-        projects_down(&mut c).await.map_err(|e| format!("{backend:?}: {e}\n{}", c.logs()))?;
-    }
+async fn projects_down_confirm_succeeds_and_ticket_time_is_a_503_that_records_nothing(backend: Backend) -> R {
+    let mut c = Cluster::start(backend).await?;
+    projects_down(&mut c).await.map_err(|e| format!("{backend:?}: {e}\n{}", c.logs()))?;
     Ok(())
 }
+on_both_with!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)],
+    projects_down_confirm_succeeds_and_ticket_time_is_a_503_that_records_nothing,
+    projects_down_confirm_succeeds_and_ticket_time_is_a_503_that_records_nothing_sqlite,
+    projects_down_confirm_succeeds_and_ticket_time_is_a_503_that_records_nothing_postgres
+);
 
 async fn projects_down(c: &mut Cluster) -> R {
     let shop = c.shop("prepaid").await?;
@@ -159,14 +164,19 @@ async fn projects_down(c: &mut Cluster) -> R {
 
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn invoicing_down_while_invoicing_an_order_is_a_503_that_changes_nothing_and_a_retry_makes_one_invoice() -> R {
-    for backend in backends() {
-        let mut c = Cluster::start(backend).await?;
-        invoicing_down(&mut c).await.map_err(|e| format!("{backend:?}: {e}\n{}", c.logs()))?;
-    }
+async fn invoicing_down_while_invoicing_an_order_is_a_503_that_changes_nothing_and_a_retry_makes_one_invoice(
+    backend: Backend,
+) -> R {
+    let mut c = Cluster::start(backend).await?;
+    invoicing_down(&mut c).await.map_err(|e| format!("{backend:?}: {e}\n{}", c.logs()))?;
     Ok(())
 }
+on_both_with!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)],
+    invoicing_down_while_invoicing_an_order_is_a_503_that_changes_nothing_and_a_retry_makes_one_invoice,
+    invoicing_down_while_invoicing_an_order_is_a_503_that_changes_nothing_and_a_retry_makes_one_invoice_sqlite,
+    invoicing_down_while_invoicing_an_order_is_a_503_that_changes_nothing_and_a_retry_makes_one_invoice_postgres
+);
 
 async fn invoicing_down(c: &mut Cluster) -> R {
     let shop = c.shop("timesheet").await?;
@@ -252,14 +262,17 @@ fn undelivered(url: &str) -> R<i64> {
     Ok(rows.len() as i64)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dispatcher_killed_mid_send_or_made_to_resend_everything_leaves_the_totals_exact() -> R {
-    for backend in backends() {
-        let mut c = Cluster::start(backend).await?;
-        resend(&mut c).await.map_err(|e| format!("{backend:?}: {e}\n{}", c.logs()))?;
-    }
+async fn a_dispatcher_killed_mid_send_or_made_to_resend_everything_leaves_the_totals_exact(backend: Backend) -> R {
+    let mut c = Cluster::start(backend).await?;
+    resend(&mut c).await.map_err(|e| format!("{backend:?}: {e}\n{}", c.logs()))?;
     Ok(())
 }
+on_both_with!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)],
+    a_dispatcher_killed_mid_send_or_made_to_resend_everything_leaves_the_totals_exact,
+    a_dispatcher_killed_mid_send_or_made_to_resend_everything_leaves_the_totals_exact_sqlite,
+    a_dispatcher_killed_mid_send_or_made_to_resend_everything_leaves_the_totals_exact_postgres
+);
 
 async fn resend(c: &mut Cluster) -> R {
     let shop = c.shop("prepaid").await?;

@@ -9,10 +9,11 @@
 use std::collections::BTreeSet;
 
 use diesel::prelude::*;
-use e2e::{R, System, backends, connect, id};
+use e2e::{R, System, connect, id, on_both_with};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use shared::config::Service::{self, Helpdesk, Invoicing, Projects, Sales};
+use shared::db::Backend;
 use shared::schema::idempotency_keys as keys;
 
 const KEY: &str = "one-key-for-every-endpoint";
@@ -96,15 +97,18 @@ async fn check(sys: &System, s: Service, template: &str, path: &str, body: Value
     Ok((first.body, Checked { template: template.to_owned() }))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_post_of_every_service_replays_its_first_answer_for_a_repeated_key() -> R {
-    for backend in backends() {
-        let sys = System::start(backend).await?;
-        every_post(&sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
-        sys.stop().await;
-    }
+async fn every_post_of_every_service_replays_its_first_answer_for_a_repeated_key(backend: Backend) -> R {
+    let sys = System::start(backend).await?;
+    every_post(&sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
+    sys.stop().await;
     Ok(())
 }
+on_both_with!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)],
+    every_post_of_every_service_replays_its_first_answer_for_a_repeated_key,
+    every_post_of_every_service_replays_its_first_answer_for_a_repeated_key_sqlite,
+    every_post_of_every_service_replays_its_first_answer_for_a_repeated_key_postgres
+);
 
 async fn every_post(sys: &System) -> R {
     let mut done: Vec<(Service, Checked)> = vec![];

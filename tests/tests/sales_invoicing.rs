@@ -3,21 +3,11 @@
 //! policies, what confirming creates in projects, the invoice lifecycle as sales sees it, and
 //! upselling.
 
-use e2e::{R, System, backends, eventually, id, items, same};
+use e2e::{R, System, eventually, id, items, on_both, same};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use shared::config::Service::{Invoicing, Projects, Sales};
-
-/// Runs `body` on a fresh system per backend, naming the backend in a failure.
-macro_rules! on_every_backend {
-    ($body:ident) => {
-        for backend in backends() {
-            let sys = System::start(backend).await?;
-            $body(&sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
-            sys.stop().await;
-        }
-    };
-}
+use shared::db::Backend;
 
 async fn customer(sys: &System, name: &str) -> R<String> {
     Ok(id(&sys.post(Sales, "/customers", &json!({ "name": name }), StatusCode::CREATED).await?))
@@ -93,11 +83,17 @@ fn invoice_of(sheets: &[(String, String, String)], sheet: &str) -> String {
 
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn a_timesheet_line_bills_its_logged_time_by_period_exactly_once() -> R {
-    on_every_backend!(timesheet_policy);
+async fn a_timesheet_line_bills_its_logged_time_by_period_exactly_once(backend: Backend) -> R {
+    let sys = System::start(backend).await?;
+    timesheet_policy(&sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
+    sys.stop().await;
     Ok(())
 }
+on_both!(
+    a_timesheet_line_bills_its_logged_time_by_period_exactly_once,
+    a_timesheet_line_bills_its_logged_time_by_period_exactly_once_sqlite,
+    a_timesheet_line_bills_its_logged_time_by_period_exactly_once_postgres
+);
 
 async fn timesheet_policy(sys: &System) -> R {
     let p = project(sys, "Implementation").await?;
@@ -240,11 +236,17 @@ async fn timesheet_policy(sys: &System) -> R {
 
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn a_manual_line_is_invoiced_on_the_quantity_delivered_by_hand() -> R {
-    on_every_backend!(manual_policy);
+async fn a_manual_line_is_invoiced_on_the_quantity_delivered_by_hand(backend: Backend) -> R {
+    let sys = System::start(backend).await?;
+    manual_policy(&sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
+    sys.stop().await;
     Ok(())
 }
+on_both!(
+    a_manual_line_is_invoiced_on_the_quantity_delivered_by_hand,
+    a_manual_line_is_invoiced_on_the_quantity_delivered_by_hand_sqlite,
+    a_manual_line_is_invoiced_on_the_quantity_delivered_by_hand_postgres
+);
 
 async fn manual_policy(sys: &System) -> R {
     let c = customer(sys, "Ready Mat").await?;
@@ -311,11 +313,17 @@ async fn manual_policy(sys: &System) -> R {
 
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn a_prepaid_day_line_converts_the_summed_hours_once() -> R {
-    on_every_backend!(day_line);
+async fn a_prepaid_day_line_converts_the_summed_hours_once(backend: Backend) -> R {
+    let sys = System::start(backend).await?;
+    day_line(&sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
+    sys.stop().await;
     Ok(())
 }
+on_both!(
+    a_prepaid_day_line_converts_the_summed_hours_once,
+    a_prepaid_day_line_converts_the_summed_hours_once_sqlite,
+    a_prepaid_day_line_converts_the_summed_hours_once_postgres
+);
 
 async fn day_line(sys: &System) -> R {
     let p = project(sys, "Support").await?;
@@ -349,11 +357,17 @@ async fn day_line(sys: &System) -> R {
 
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn confirming_creates_each_task_and_project_once() -> R {
-    on_every_backend!(confirm_trackings);
+async fn confirming_creates_each_task_and_project_once(backend: Backend) -> R {
+    let sys = System::start(backend).await?;
+    confirm_trackings(&sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
+    sys.stop().await;
     Ok(())
 }
+on_both!(
+    confirming_creates_each_task_and_project_once,
+    confirming_creates_each_task_and_project_once_sqlite,
+    confirming_creates_each_task_and_project_once_postgres
+);
 
 async fn tasks_of_line(sys: &System, l: &str) -> R<Vec<Value>> {
     sys.all(Projects, &format!("/tasks?sale_line_id={l}")).await
@@ -490,11 +504,17 @@ async fn confirm_trackings(sys: &System) -> R {
 
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn invoices_post_pay_credit_and_cancel_as_sales_sees_them() -> R {
-    on_every_backend!(invoice_lifecycle);
+async fn invoices_post_pay_credit_and_cancel_as_sales_sees_them(backend: Backend) -> R {
+    let sys = System::start(backend).await?;
+    invoice_lifecycle(&sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
+    sys.stop().await;
     Ok(())
 }
+on_both!(
+    invoices_post_pay_credit_and_cancel_as_sales_sees_them,
+    invoices_post_pay_credit_and_cancel_as_sales_sees_them_sqlite,
+    invoices_post_pay_credit_and_cancel_as_sales_sees_them_postgres
+);
 
 async fn invoice_lifecycle(sys: &System) -> R {
     let c = customer(sys, "Deco Addict").await?;
@@ -638,11 +658,17 @@ async fn invoice_lifecycle(sys: &System) -> R {
 
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn a_prepaid_line_used_beyond_its_hours_is_upselling() -> R {
-    on_every_backend!(upselling);
+async fn a_prepaid_line_used_beyond_its_hours_is_upselling(backend: Backend) -> R {
+    let sys = System::start(backend).await?;
+    upselling(&sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
+    sys.stop().await;
     Ok(())
 }
+on_both!(
+    a_prepaid_line_used_beyond_its_hours_is_upselling,
+    a_prepaid_line_used_beyond_its_hours_is_upselling_sqlite,
+    a_prepaid_line_used_beyond_its_hours_is_upselling_postgres
+);
 
 async fn upselling(sys: &System) -> R {
     let p = project(sys, "Support").await?;

@@ -3,20 +3,23 @@
 //! block of hours is sold, confirmed into a task, invoiced and posted; a ticket linked to the
 //! task gets time, and every figure that shows those hours agrees.
 
-use e2e::{R, System, backends, eventually, same};
+use e2e::{R, System, eventually, on_both, same};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use shared::config::Service::{Helpdesk, Invoicing, Projects, Sales};
+use shared::db::Backend;
 
-#[tokio::test]
-async fn prepaid_hours_flow_from_order_to_ticket_time() -> R {
-    for backend in backends() {
-        let sys = System::start(backend).await?;
-        seed_flow(&sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
-        sys.stop().await;
-    }
+async fn prepaid_hours_flow_from_order_to_ticket_time(backend: Backend) -> R {
+    let sys = System::start(backend).await?;
+    seed_flow(&sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
+    sys.stop().await;
     Ok(())
 }
+on_both!(
+    prepaid_hours_flow_from_order_to_ticket_time,
+    prepaid_hours_flow_from_order_to_ticket_time_sqlite,
+    prepaid_hours_flow_from_order_to_ticket_time_postgres
+);
 
 async fn seed_flow(sys: &System) -> R {
     let customer = sys
@@ -204,69 +207,71 @@ fn chrono_year() -> i32 {
     chrono::Utc::now().year()
 }
 
-#[tokio::test]
-async fn hours_logged_while_sales_is_down_arrive_exactly_once_it_is_back() -> R {
-    for backend in backends() {
-        let mut sys = System::start(backend).await?;
-        let project = sys.post(Projects, "/projects", &json!({"name": "Support"}), StatusCode::CREATED).await?;
-        let customer = sys.post(Sales, "/customers", &json!({"name": "Deco Addict"}), StatusCode::CREATED).await?;
-        let product = sys
-            .post(
-                Sales,
-                "/products",
-                &json!({"name": "Support days", "type": "service", "uom": "day", "list_price": "800",
-                "service_policy": "prepaid", "service_tracking": "task_in_project", "project_id": project["id"]}),
-                StatusCode::CREATED,
-            )
-            .await?;
-        let order = sys
-            .post(
-                Sales,
-                "/orders",
-                &json!({"customer_id": customer["id"], "lines": [{"product_id": product["id"], "quantity": "2"}]}),
-                StatusCode::CREATED,
-            )
-            .await?;
-        let order_id = order["id"].as_str().unwrap().to_owned();
-        sys.post(Sales, &format!("/orders/{order_id}/confirm"), &json!({}), StatusCode::OK).await?;
-        let line: Value = eventually(10, || async {
-            let o = sys.get(Sales, &format!("/orders/{order_id}")).await?;
-            if o["lines"][0]["task_id"].is_null() {
-                return Err("no task yet".into());
-            }
-            Ok(o["lines"][0].clone())
-        })
+async fn hours_logged_while_sales_is_down_arrive_exactly_once_it_is_back(backend: Backend) -> R {
+    let mut sys = System::start(backend).await?;
+    let project = sys.post(Projects, "/projects", &json!({"name": "Support"}), StatusCode::CREATED).await?;
+    let customer = sys.post(Sales, "/customers", &json!({"name": "Deco Addict"}), StatusCode::CREATED).await?;
+    let product = sys
+        .post(
+            Sales,
+            "/products",
+            &json!({"name": "Support days", "type": "service", "uom": "day", "list_price": "800",
+            "service_policy": "prepaid", "service_tracking": "task_in_project", "project_id": project["id"]}),
+            StatusCode::CREATED,
+        )
         .await?;
-        let task_id = line["task_id"].as_str().unwrap().to_owned();
-        let line_id = line["id"].as_str().unwrap().to_owned();
-
-        let port = sys.stop_service(Sales).await?;
-        let mut ids = vec![];
-        for h in ["1", "2", "3.5", "0.25", "4.25"] {
-            let t = sys
-                .post(
-                    Projects,
-                    "/timesheets",
-                    &json!({"employee": "Ann", "hours": h, "task_id": task_id}),
-                    StatusCode::CREATED,
-                )
-                .await?;
-            ids.push(t["id"].as_str().unwrap().to_owned());
+    let order = sys
+        .post(
+            Sales,
+            "/orders",
+            &json!({"customer_id": customer["id"], "lines": [{"product_id": product["id"], "quantity": "2"}]}),
+            StatusCode::CREATED,
+        )
+        .await?;
+    let order_id = order["id"].as_str().unwrap().to_owned();
+    sys.post(Sales, &format!("/orders/{order_id}/confirm"), &json!({}), StatusCode::OK).await?;
+    let line: Value = eventually(10, || async {
+        let o = sys.get(Sales, &format!("/orders/{order_id}")).await?;
+        if o["lines"][0]["task_id"].is_null() {
+            return Err("no task yet".into());
         }
-        sys.patch(Projects, &format!("/timesheets/{}", ids[0]), &json!({"hours": "1.75"})).await?;
-        let (s, _) = sys.call(Projects, reqwest::Method::DELETE, &format!("/timesheets/{}", ids[3]), None).await?;
-        assert_eq!(s, StatusCode::NO_CONTENT);
-        sys.restart_service(Sales, port).await?;
+        Ok(o["lines"][0].clone())
+    })
+    .await?;
+    let task_id = line["task_id"].as_str().unwrap().to_owned();
+    let line_id = line["id"].as_str().unwrap().to_owned();
 
-        // 1.75 + 2 + 3.5 + 4.25 = 11.5 hours = 1.4375 days, shown 1.44; 16 − 11.5 = 4.5 h left.
-        eventually(30, || async {
-            let l = sys.get(Sales, &format!("/order-lines/{line_id}")).await?;
-            same("qty_delivered", &l["qty_delivered"], "1.44")?;
-            same("remaining_hours", &l["remaining_hours"], "4.5")
-        })
-        .await
-        .map_err(|e| format!("{backend:?}: {e}"))?;
-        sys.stop().await;
+    let port = sys.stop_service(Sales).await?;
+    let mut ids = vec![];
+    for h in ["1", "2", "3.5", "0.25", "4.25"] {
+        let t = sys
+            .post(
+                Projects,
+                "/timesheets",
+                &json!({"employee": "Ann", "hours": h, "task_id": task_id}),
+                StatusCode::CREATED,
+            )
+            .await?;
+        ids.push(t["id"].as_str().unwrap().to_owned());
     }
+    sys.patch(Projects, &format!("/timesheets/{}", ids[0]), &json!({"hours": "1.75"})).await?;
+    let (s, _) = sys.call(Projects, reqwest::Method::DELETE, &format!("/timesheets/{}", ids[3]), None).await?;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    sys.restart_service(Sales, port).await?;
+
+    // 1.75 + 2 + 3.5 + 4.25 = 11.5 hours = 1.4375 days, shown 1.44; 16 − 11.5 = 4.5 h left.
+    eventually(30, || async {
+        let l = sys.get(Sales, &format!("/order-lines/{line_id}")).await?;
+        same("qty_delivered", &l["qty_delivered"], "1.44")?;
+        same("remaining_hours", &l["remaining_hours"], "4.5")
+    })
+    .await
+    .map_err(|e| format!("{backend:?}: {e}"))?;
+    sys.stop().await;
     Ok(())
 }
+on_both!(
+    hours_logged_while_sales_is_down_arrive_exactly_once_it_is_back,
+    hours_logged_while_sales_is_down_arrive_exactly_once_it_is_back_sqlite,
+    hours_logged_while_sales_is_down_arrive_exactly_once_it_is_back_postgres
+);

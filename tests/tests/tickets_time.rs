@@ -3,20 +3,11 @@
 //! ticket takes, which lines it may be given, time that moves with a ticket or a timesheet,
 //! and ticket time while projects is down.
 
-use e2e::{R, System, backends, eventually, id, same};
+use e2e::{R, System, eventually, id, on_both, same};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use shared::config::Service::{Helpdesk, Projects, Sales};
-
-macro_rules! on_every_backend {
-    ($body:ident) => {
-        for backend in backends() {
-            let mut sys = System::start(backend).await?;
-            $body(&mut sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
-            sys.stop().await;
-        }
-    };
-}
+use shared::db::Backend;
 
 struct World {
     customer: String,
@@ -118,11 +109,17 @@ async fn line_shows(sys: &System, l: &str, want: &[(&str, &str)]) -> R<Value> {
 
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn a_new_ticket_takes_the_oldest_prepaid_line_with_hours_left_and_keeps_it() -> R {
-    on_every_backend!(oldest_line);
+async fn a_new_ticket_takes_the_oldest_prepaid_line_with_hours_left_and_keeps_it(backend: Backend) -> R {
+    let mut sys = System::start(backend).await?;
+    oldest_line(&mut sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
+    sys.stop().await;
     Ok(())
 }
+on_both!(
+    a_new_ticket_takes_the_oldest_prepaid_line_with_hours_left_and_keeps_it,
+    a_new_ticket_takes_the_oldest_prepaid_line_with_hours_left_and_keeps_it_sqlite,
+    a_new_ticket_takes_the_oldest_prepaid_line_with_hours_left_and_keeps_it_postgres
+);
 
 async fn oldest_line(sys: &mut System) -> R {
     let w = world(sys, "Azure Interior").await?;
@@ -184,11 +181,17 @@ async fn oldest_line(sys: &mut System) -> R {
 
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn a_ticket_takes_only_a_line_or_task_of_its_customer_on_a_confirmed_order() -> R {
-    on_every_backend!(line_rules);
+async fn a_ticket_takes_only_a_line_or_task_of_its_customer_on_a_confirmed_order(backend: Backend) -> R {
+    let mut sys = System::start(backend).await?;
+    line_rules(&mut sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
+    sys.stop().await;
     Ok(())
 }
+on_both!(
+    a_ticket_takes_only_a_line_or_task_of_its_customer_on_a_confirmed_order,
+    a_ticket_takes_only_a_line_or_task_of_its_customer_on_a_confirmed_order_sqlite,
+    a_ticket_takes_only_a_line_or_task_of_its_customer_on_a_confirmed_order_postgres
+);
 
 async fn line_rules(sys: &mut System) -> R {
     let w = world(sys, "Deco Addict").await?;
@@ -314,11 +317,17 @@ async fn line_rules(sys: &mut System) -> R {
 
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn changing_a_tickets_line_or_task_moves_its_unbilled_time() -> R {
-    on_every_backend!(ticket_moves);
+async fn changing_a_tickets_line_or_task_moves_its_unbilled_time(backend: Backend) -> R {
+    let mut sys = System::start(backend).await?;
+    ticket_moves(&mut sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
+    sys.stop().await;
     Ok(())
 }
+on_both!(
+    changing_a_tickets_line_or_task_moves_its_unbilled_time,
+    changing_a_tickets_line_or_task_moves_its_unbilled_time_sqlite,
+    changing_a_tickets_line_or_task_moves_its_unbilled_time_postgres
+);
 
 async fn ticket_moves(sys: &mut System) -> R {
     let w = world(sys, "Ready Mat").await?;
@@ -370,11 +379,17 @@ async fn ticket_moves(sys: &mut System) -> R {
 
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn billed_ticket_time_stays_on_its_line_when_the_ticket_moves() -> R {
-    on_every_backend!(billed_stays);
+async fn billed_ticket_time_stays_on_its_line_when_the_ticket_moves(backend: Backend) -> R {
+    let mut sys = System::start(backend).await?;
+    billed_stays(&mut sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
+    sys.stop().await;
     Ok(())
 }
+on_both!(
+    billed_ticket_time_stays_on_its_line_when_the_ticket_moves,
+    billed_ticket_time_stays_on_its_line_when_the_ticket_moves_sqlite,
+    billed_ticket_time_stays_on_its_line_when_the_ticket_moves_postgres
+);
 
 async fn billed_stays(sys: &mut System) -> R {
     let w = world(sys, "Lumber Inc").await?;
@@ -419,11 +434,17 @@ async fn billed_stays(sys: &mut System) -> R {
 
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn ticket_time_while_projects_is_down_is_a_503_and_records_nothing() -> R {
-    on_every_backend!(projects_down);
+async fn ticket_time_while_projects_is_down_is_a_503_and_records_nothing(backend: Backend) -> R {
+    let mut sys = System::start(backend).await?;
+    projects_down(&mut sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
+    sys.stop().await;
     Ok(())
 }
+on_both!(
+    ticket_time_while_projects_is_down_is_a_503_and_records_nothing,
+    ticket_time_while_projects_is_down_is_a_503_and_records_nothing_sqlite,
+    ticket_time_while_projects_is_down_is_a_503_and_records_nothing_postgres
+);
 
 async fn projects_down(sys: &mut System) -> R {
     let w = world(sys, "Wood Corner").await?;
@@ -458,11 +479,17 @@ async fn projects_down(sys: &mut System) -> R {
 
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn a_timesheet_moved_or_deleted_in_projects_moves_the_delivered_hours_in_sales() -> R {
-    on_every_backend!(timesheet_moves);
+async fn a_timesheet_moved_or_deleted_in_projects_moves_the_delivered_hours_in_sales(backend: Backend) -> R {
+    let mut sys = System::start(backend).await?;
+    timesheet_moves(&mut sys).await.map_err(|e| format!("{backend:?}: {e}"))?;
+    sys.stop().await;
     Ok(())
 }
+on_both!(
+    a_timesheet_moved_or_deleted_in_projects_moves_the_delivered_hours_in_sales,
+    a_timesheet_moved_or_deleted_in_projects_moves_the_delivered_hours_in_sales_sqlite,
+    a_timesheet_moved_or_deleted_in_projects_moves_the_delivered_hours_in_sales_postgres
+);
 
 async fn timesheet_moves(sys: &mut System) -> R {
     let w = world(sys, "Gemini Furniture").await?;
