@@ -442,3 +442,30 @@ fn walk(v: &serde_json::Value, f: &mut dyn FnMut(&serde_json::Value)) {
         _ => {}
     }
 }
+
+/// Helpdesk answers a ticket's time with projects' timesheet as projects sent it, documented by
+/// its own mirror (`TicketTimesheetDto`); the two documents must describe the same fields, so a
+/// field added to projects' timesheet fails here until helpdesk's mirror has it too.
+#[test]
+fn helpdesk_ticket_time_mirrors_the_projects_timesheet() {
+    let (helpdesk, projects) = (e2e::document(Service::Helpdesk), e2e::document(Service::Projects));
+    let shape = |doc: &serde_json::Value, name: &str| {
+        let s = &doc["components"]["schemas"][name];
+        let mut fields: Vec<(String, serde_json::Value)> = s["properties"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.get("$ref").or(v.get("type")).cloned().unwrap_or_default()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        fields.sort_by(|a, b| a.0.cmp(&b.0));
+        fields
+    };
+    let (mirror, owner) = (shape(&helpdesk, "TicketTimesheetDto"), shape(&projects, "TimesheetDto"));
+    assert!(!owner.is_empty(), "projects has no TimesheetDto");
+    assert_eq!(
+        mirror, owner,
+        "helpdesk's TicketTimesheetDto differs from projects' TimesheetDto: update services/helpdesk/src/api/time.rs"
+    );
+}
