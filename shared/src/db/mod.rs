@@ -284,8 +284,24 @@ impl Db {
             Backend::Postgres => (migrations.postgres)(),
             Backend::Sqlite => (migrations.sqlite)(),
         };
-        let ran = conn.run_pending_migrations(set).map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
-        Ok(ran.len())
+        // Copies of a service starting together on one PostgreSQL database take turns (an
+        // advisory lock of this database, held for the session): the first makes the schema,
+        // the others then find nothing pending. SQLite's file lock does this on its own.
+        const MIGRATING: i64 = 0x7072_6570_6169_64; // "prepaid"
+        let postgres = self.backend == Backend::Postgres;
+        if postgres {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATING})")).execute(conn)?;
+        }
+        let ran = conn
+            .run_pending_migrations(set)
+            .map(|ran| ran.len())
+            .map_err(|e| StoreError::Other(format!("migration failed: {e}")));
+        if postgres {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATING})")).execute(conn)?;
+        }
+        ran
     }
 
     /// Runs blocking store work off the async executor.

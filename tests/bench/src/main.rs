@@ -88,6 +88,10 @@ struct Cli {
     /// Seconds to wait after start, before seeding (to attach a profiler to the printed pids).
     #[arg(long, default_value_t = 0)]
     pause: u64,
+    /// Copies of each service behind a local nginx (PostgreSQL only; nginx from Debian's
+    /// `nginx-light`). 1: one process each, no proxy.
+    #[arg(long, default_value_t = 1)]
+    replicas: usize,
 }
 
 struct Settings {
@@ -100,6 +104,7 @@ struct Settings {
     only: Vec<Phase>,
     pause: u64,
     growth_seconds: u64,
+    replicas: usize,
 }
 
 impl Settings {
@@ -131,6 +136,7 @@ async fn run(cli: Cli) -> R {
         only: cli.only.clone(),
         pause: cli.pause,
         growth_seconds: cli.growth_seconds,
+        replicas: cli.replicas.max(1),
     };
     let bin_dir = match cli.bin_dir.clone() {
         Some(d) => d,
@@ -201,7 +207,12 @@ async fn bench_backend(backend: Backend, pg_url: &str, bin_dir: &std::path::Path
     let api = Api::new(64, token)?;
     let mut dbs = Databases::new(backend, pg_url)?;
     let started = Instant::now();
-    let system = System::start(bin_dir, &mut dbs, &api, &secret).await?;
+    let system = if s.replicas > 1 {
+        println!("{} copies of each service behind nginx", s.replicas);
+        System::start_replicated(bin_dir, &mut dbs, &api, &secret, s.replicas).await?
+    } else {
+        System::start(bin_dir, &mut dbs, &api, &secret).await?
+    };
     println!(
         "started in {:.2} s: {:?} (logs in {})",
         started.elapsed().as_secs_f64(),

@@ -99,9 +99,12 @@ pub struct Proc {
     pub log: PathBuf,
 }
 
-/// The four services, running.
+/// The four services, running: one process each, or `replicas` each behind a local nginx (then
+/// `fronts` are the addresses everyone, services included, calls).
 pub struct System {
     pub procs: Vec<Proc>,
+    fronts: Vec<(&'static str, String)>,
+    nginx: Option<Child>,
 }
 
 fn spare_port() -> R<u16> {
@@ -117,7 +120,7 @@ impl System {
             ports.push(spare_port()?);
         }
         let url_of = |i: usize| format!("http://127.0.0.1:{}", ports[i]);
-        let mut system = System { procs: vec![] };
+        let mut system = System { procs: vec![], fronts: vec![], nginx: None };
         for (i, name) in SERVICES.iter().enumerate() {
             let bin = bin_dir.join(name);
             if !bin.exists() {
@@ -151,7 +154,104 @@ impl System {
         Ok(system)
     }
 
+    /// `replicas` processes of each service on one PostgreSQL database per service, behind a
+    /// local nginx that spreads requests over them (round robin, keep-alive to each copy); the
+    /// services call each other through nginx too, as copies behind a load balancer would.
+    pub async fn start_replicated(
+        bin_dir: &Path,
+        dbs: &mut Databases,
+        api: &Api,
+        secret: &str,
+        replicas: usize,
+    ) -> R<System> {
+        if dbs.backend != Backend::Postgres {
+            return Err("--replicas needs --backend postgres: copies of a service share its database".into());
+        }
+        let nginx_bin =
+            which("nginx").ok_or("nginx not found: `apt-get install nginx-light` (./scripts/bench.sh does)")?;
+        let fronts: Vec<u16> = SERVICES.iter().map(|_| spare_port()).collect::<R<_>>()?;
+        let front_of = |i: usize| format!("http://127.0.0.1:{}", fronts[i]);
+        let mut system = System { procs: vec![], fronts: vec![], nginx: None };
+        let mut upstreams = String::new();
+        for (i, name) in SERVICES.iter().enumerate() {
+            let bin = bin_dir.join(name);
+            if !bin.exists() {
+                return Err(format!("{} not found: build the services first", bin.display()).into());
+            }
+            let database = dbs.create(name)?;
+            let mut servers = String::new();
+            for copy in 0..replicas {
+                let port = spare_port()?;
+                servers.push_str(&format!("    server 127.0.0.1:{port};\n"));
+                let log = dbs.dir.path().join(format!("{name}-{copy}.log"));
+                let out = File::create(&log)?;
+                let mut cmd = Command::new(&bin);
+                cmd.env("BIND", format!("127.0.0.1:{port}"))
+                    .env("DATABASE_URL", &database)
+                    .env("AUTH_SECRET", secret)
+                    .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+                    .stdin(Stdio::null())
+                    .stdout(out.try_clone()?)
+                    .stderr(out);
+                for (j, peer) in SERVICES.iter().enumerate() {
+                    cmd.env(format!("{}_URL", peer.to_uppercase()), front_of(j));
+                }
+                let child = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+                system.procs.push(Proc { name, url: format!("http://127.0.0.1:{port}"), child, log });
+            }
+            upstreams.push_str(&format!(
+                "  upstream {name} {{\n{servers}    keepalive 64;\n  }}\n  server {{\n    listen 127.0.0.1:{};\n    \
+                 location / {{\n      proxy_pass http://{name};\n      proxy_http_version 1.1;\n      \
+                 proxy_set_header Connection \"\";\n      proxy_set_header Host $host;\n    }}\n  }}\n",
+                fronts[i]
+            ));
+            system.fronts.push((name, front_of(i)));
+        }
+        let dir = dbs.dir.path();
+        let conf = dir.join("nginx.conf");
+        let d = dir.display();
+        std::fs::write(
+            &conf,
+            format!(
+                "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/nginx.log warn;\n\
+                 events {{ worker_connections 4096; }}\nhttp {{\n  access_log off;\n  \
+                 client_body_temp_path {d}/nginx-body;\n  proxy_temp_path {d}/nginx-proxy;\n  \
+                 fastcgi_temp_path {d}/nginx-fastcgi;\n  uwsgi_temp_path {d}/nginx-uwsgi;\n  \
+                 scgi_temp_path {d}/nginx-scgi;\n{upstreams}}}\n"
+            ),
+        )?;
+        let out = File::create(dir.join("nginx.out"))?;
+        let nginx = Command::new(nginx_bin)
+            .arg("-c")
+            .arg(&conf)
+            .arg("-p")
+            .arg(dir)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()
+            .map_err(|e| format!("cannot start nginx: {e}"))?;
+        system.nginx = Some(nginx);
+        for p in &mut system.procs {
+            wait_healthy(p, api).await?;
+        }
+        for (name, front) in &system.fronts {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !matches!(api.call(reqwest::Method::GET, &format!("{front}/health"), None).await, Ok((200, _))) {
+                if Instant::now() > deadline {
+                    return Err(format!("nginx does not answer for {name} at {front} (see {d}/nginx.log)").into());
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        Ok(system)
+    }
+
+    /// Where `name` is called: its nginx front with replicas, else its one process.
     pub fn url(&self, name: &str) -> String {
+        if let Some((_, front)) = self.fronts.iter().find(|(n, _)| *n == name) {
+            return front.clone();
+        }
         self.procs.iter().find(|p| p.name == name).map(|p| p.url.clone()).unwrap_or_default()
     }
 
@@ -166,6 +266,10 @@ impl System {
 
     /// SIGTERM to each, then waits (up to 15 s, then kills).
     pub fn stop(mut self) -> Vec<(&'static str, String)> {
+        if let Some(mut nginx) = self.nginx.take() {
+            let _ = nginx.kill();
+            let _ = nginx.wait();
+        }
         let mut outcomes = vec![];
         for p in &self.procs {
             let _ = Command::new("kill").arg("-TERM").arg(p.child.id().to_string()).status();
@@ -193,6 +297,10 @@ impl System {
 
 impl Drop for System {
     fn drop(&mut self) {
+        if let Some(mut nginx) = self.nginx.take() {
+            let _ = nginx.kill();
+            let _ = nginx.wait();
+        }
         for p in &mut self.procs {
             let _ = p.child.kill();
             let _ = p.child.wait();
@@ -223,6 +331,12 @@ pub fn token(bin_dir: &Path, secret: &str) -> Option<String> {
         .ok()?;
     let token = String::from_utf8(out.stdout).ok()?.trim().to_owned();
     (out.status.success() && !token.is_empty() && !token.contains(char::is_whitespace)).then_some(token)
+}
+
+/// The path of `program` on `PATH` (or the usual sbin folders, where Debian puts nginx).
+fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    path.split(':').chain(["/usr/sbin", "/sbin"]).map(|d| Path::new(d).join(program)).find(|p| p.is_file())
 }
 
 fn vm_hwm(pid: u32) -> Option<u64> {
