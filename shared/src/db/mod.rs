@@ -287,7 +287,7 @@ impl Db {
         // Copies of a service starting together on one PostgreSQL database take turns (an
         // advisory lock of this database, held for the session): the first makes the schema,
         // the others then find nothing pending. SQLite's file lock does this on its own.
-        const MIGRATING: i64 = 0x7072_6570_6169_64; // "prepaid"
+        const MIGRATING: i64 = 0x0070_7265_7061_6964; // "prepaid" in ASCII
         let postgres = self.backend == Backend::Postgres;
         if postgres {
             use diesel::RunQueryDsl;
