@@ -88,7 +88,7 @@ fn reference_page_items(components: &mut utoipa::openapi::Components) {
         {
             *items = ArrayBuilder::new()
                 .items(Ref::from_schema_name(record))
-                .description(Some("The records, newest first."))
+                .description(Some("The records, in the list's order (newest first unless `sort` says otherwise)."))
                 .into();
         }
     }
@@ -269,7 +269,7 @@ fn describe_successes(doc: &mut serde_json::Value) {
                 .and_then(|r| r.strip_prefix("#/components/schemas/"))
                 .unwrap_or_default();
             let about = match record.strip_prefix("Page_") {
-                Some(item) => format!("A page of records, newest first: {}", first_sentence(&schemas[item])),
+                Some(item) => format!("A page of records, in the list's order: {}", first_sentence(&schemas[item])),
                 None => first_sentence(&schemas[record]),
             };
             let description = match (status.as_str(), about.is_empty()) {

@@ -1,4 +1,5 @@
-//! Lists: newest first, `limit` 1..200 (default 50), and an opaque cursor to the next page.
+//! Lists: in the order `sort` asks (newest first by default), `limit` 1..200 (default 50), and
+//! an opaque cursor to the next page.
 
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -12,7 +13,7 @@ pub const MAX_LIMIT: i64 = 200;
 /// One page of a list.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {
-    /// The records, newest first.
+    /// The records, in the list's order (newest first unless `sort` says otherwise).
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; null on the last page.
     pub next_cursor: Option<String>,
@@ -59,43 +60,6 @@ impl utoipa::PartialSchema for Limit {
 }
 
 impl utoipa::ToSchema for Limit {}
-
-/// Where a page starts and how long it is.
-#[derive(Debug, Clone, Copy)]
-pub struct PageRequest {
-    pub limit: i64,
-    /// Only records older than this id.
-    pub before: Option<Uuid>,
-}
-
-impl PageRequest {
-    pub fn parse(limit: Option<Limit>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
-        let limit = limit.map_or(DEFAULT_LIMIT, |l| l.0);
-        if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::invalid("limit", LIMIT_EXPECTED));
-        }
-        let before = match cursor {
-            None | Some("") => None,
-            Some(c) => {
-                Some(Uuid::parse_str(c).map_err(|_| ApiError::invalid("cursor", "is not a cursor this API gave"))?)
-            }
-        };
-        Ok(PageRequest { limit, before })
-    }
-
-    /// How many rows to fetch: one more than the page, to know whether another page follows.
-    pub fn fetch(&self) -> i64 {
-        self.limit + 1
-    }
-
-    /// Cuts fetched rows (newest first) to a page.
-    pub fn page<R, T>(&self, mut rows: Vec<R>, id: impl Fn(&R) -> Uuid, map: impl FnMut(R) -> T) -> Page<T> {
-        let more = rows.len() as i64 > self.limit;
-        rows.truncate(self.limit as usize);
-        let next_cursor = if more { rows.last().map(|r| id(r).to_string()) } else { None };
-        Page { items: rows.into_iter().map(map).collect(), next_cursor }
-    }
-}
 
 /// How a list is ordered: one of its fields, ascending (`sort=name`) or descending
 /// (`sort=-name`). Ties go by id in the same direction, so the order is total and a cursor
@@ -252,6 +216,9 @@ impl<F: SortField> ListRequest<F> {
     /// would not continue the same order).
     pub fn parse(limit: Option<Limit>, cursor: Option<&str>, sort: Option<&str>) -> Result<Self, ApiError> {
         let limit = limit.map_or(DEFAULT_LIMIT, |l| l.0);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::invalid("limit", LIMIT_EXPECTED));
+        }
         let sort = Sort::<F>::parse(sort)?;
         let after = match cursor.filter(|c| !c.is_empty()) {
             None => None,

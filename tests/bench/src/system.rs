@@ -112,6 +112,42 @@ fn spare_port() -> R<u16> {
     Ok(l.local_addr()?.port())
 }
 
+/// Starts one process of service `name` on `port` and `database`, calling its peers at
+/// `peers` (in the order of [`SERVICES`]), logging to `log`.
+fn spawn(
+    bin_dir: &Path,
+    name: &'static str,
+    port: u16,
+    database: &str,
+    secret: &str,
+    peers: &[String],
+    log: PathBuf,
+) -> R<Proc> {
+    let bin = bin_dir.join(name);
+    if !bin.exists() {
+        return Err(format!(
+            "{} not found: build the services first with `cargo build --release --bins` \
+             (or run ./scripts/bench.sh), or pass --bin-dir",
+            bin.display()
+        )
+        .into());
+    }
+    let out = File::create(&log)?;
+    let mut cmd = Command::new(&bin);
+    cmd.env("BIND", format!("127.0.0.1:{port}"))
+        .env("DATABASE_URL", database)
+        .env("AUTH_SECRET", secret)
+        .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out);
+    for (peer, url) in SERVICES.iter().zip(peers) {
+        cmd.env(format!("{}_URL", peer.to_uppercase()), url);
+    }
+    let child = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    Ok(Proc { name, url: format!("http://127.0.0.1:{port}"), child, log })
+}
+
 impl System {
     /// Starts the four binaries found in `bin_dir`, each on its own database from `dbs`.
     pub async fn start(bin_dir: &Path, dbs: &mut Databases, api: &Api, secret: &str) -> R<System> {
@@ -120,33 +156,12 @@ impl System {
             ports.push(spare_port()?);
         }
         let url_of = |i: usize| format!("http://127.0.0.1:{}", ports[i]);
+        let peers: Vec<String> = (0..SERVICES.len()).map(url_of).collect();
         let mut system = System { procs: vec![], fronts: vec![], nginx: None };
         for (i, name) in SERVICES.iter().enumerate() {
-            let bin = bin_dir.join(name);
-            if !bin.exists() {
-                return Err(format!(
-                    "{} not found: build the services first with `cargo build --release --bins` \
-                     (or run ./scripts/bench.sh), or pass --bin-dir",
-                    bin.display()
-                )
-                .into());
-            }
             let database = dbs.create(name)?;
             let log = dbs.dir.path().join(format!("{name}.log"));
-            let out = File::create(&log)?;
-            let mut cmd = Command::new(&bin);
-            cmd.env("BIND", format!("127.0.0.1:{}", ports[i]))
-                .env("DATABASE_URL", &database)
-                .env("AUTH_SECRET", secret)
-                .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
-                .stdin(Stdio::null())
-                .stdout(out.try_clone()?)
-                .stderr(out);
-            for (j, peer) in SERVICES.iter().enumerate() {
-                cmd.env(format!("{}_URL", peer.to_uppercase()), url_of(j));
-            }
-            let child = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-            system.procs.push(Proc { name, url: url_of(i), child, log });
+            system.procs.push(spawn(bin_dir, name, ports[i], &database, secret, &peers, log)?);
         }
         for p in &mut system.procs {
             wait_healthy(p, api).await?;
@@ -172,32 +187,16 @@ impl System {
         let fronts: Vec<u16> = SERVICES.iter().map(|_| spare_port()).collect::<R<_>>()?;
         let front_of = |i: usize| format!("http://127.0.0.1:{}", fronts[i]);
         let mut system = System { procs: vec![], fronts: vec![], nginx: None };
+        let peers: Vec<String> = (0..SERVICES.len()).map(front_of).collect();
         let mut upstreams = String::new();
         for (i, name) in SERVICES.iter().enumerate() {
-            let bin = bin_dir.join(name);
-            if !bin.exists() {
-                return Err(format!("{} not found: build the services first", bin.display()).into());
-            }
             let database = dbs.create(name)?;
             let mut servers = String::new();
             for copy in 0..replicas {
                 let port = spare_port()?;
                 servers.push_str(&format!("    server 127.0.0.1:{port};\n"));
                 let log = dbs.dir.path().join(format!("{name}-{copy}.log"));
-                let out = File::create(&log)?;
-                let mut cmd = Command::new(&bin);
-                cmd.env("BIND", format!("127.0.0.1:{port}"))
-                    .env("DATABASE_URL", &database)
-                    .env("AUTH_SECRET", secret)
-                    .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
-                    .stdin(Stdio::null())
-                    .stdout(out.try_clone()?)
-                    .stderr(out);
-                for (j, peer) in SERVICES.iter().enumerate() {
-                    cmd.env(format!("{}_URL", peer.to_uppercase()), front_of(j));
-                }
-                let child = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-                system.procs.push(Proc { name, url: format!("http://127.0.0.1:{port}"), child, log });
+                system.procs.push(spawn(bin_dir, name, port, &database, secret, &peers, log)?);
             }
             upstreams.push_str(&format!(
                 "  upstream {name} {{\n{servers}    keepalive 64;\n  }}\n  server {{\n    listen 127.0.0.1:{};\n    \
